@@ -1,0 +1,25 @@
+//! Generates the typed Grantex client from `openapi.yaml` into `OUT_DIR/codegen.rs`.
+//! The generated code is never committed: changing the spec and rebuilding is the only way
+//! it changes.
+
+use std::{env, fs, path::Path};
+
+fn main() {
+    let spec_path = "openapi.yaml";
+    println!("cargo:rerun-if-changed={spec_path}");
+
+    let text = fs::read_to_string(spec_path).expect("read openapi.yaml");
+    let spec: openapiv3::OpenAPI = serde_norway::from_str(&text).expect("parse openapi.yaml");
+
+    let mut settings = progenitor::GenerationSettings::default();
+    settings.with_interface(progenitor::InterfaceStyle::Builder);
+    let mut generator = progenitor::Generator::new(&settings);
+    let tokens = generator
+        .generate_tokens(&spec)
+        .expect("generate the client from openapi.yaml");
+    let ast = syn::parse2(tokens).expect("parse the generated client");
+    let code = prettyplease::unparse(&ast);
+
+    let out = Path::new(&env::var("OUT_DIR").unwrap()).join("codegen.rs");
+    fs::write(out, code).expect("write codegen.rs");
+}

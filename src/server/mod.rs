@@ -1,0 +1,1 @@
+//! The local Grantex server (feature `server`). Filled in by issue 4.
