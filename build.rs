@@ -13,6 +13,10 @@ fn main() {
 
     let mut settings = progenitor::GenerationSettings::default();
     settings.with_interface(progenitor::InterfaceStyle::Builder);
+    // Every response, success or failure, passes through one hook that records the
+    // rate-limit headers on the client's shared state (`crate::transport`).
+    settings.with_inner_type(tokens("::std::sync::Arc<crate::transport::Shared>"));
+    settings.with_post_hook(tokens("crate::transport::observe_response"));
     let mut generator = progenitor::Generator::new(&settings);
     let tokens = generator
         .generate_tokens(&spec)
@@ -22,4 +26,8 @@ fn main() {
 
     let out = Path::new(&env::var("OUT_DIR").unwrap()).join("codegen.rs");
     fs::write(out, code).expect("write codegen.rs");
+}
+
+fn tokens(code: &str) -> proc_macro2::TokenStream {
+    code.parse().expect("valid Rust tokens")
 }

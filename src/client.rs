@@ -1,0 +1,338 @@
+//! The ergonomic client: configuration, authentication, and the anomalies operations on top
+//! of the generated client.
+
+use std::{env, fmt, sync::Arc, time::Duration};
+
+use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION};
+
+use crate::{
+    error::Error,
+    generated,
+    models::{
+        Anomaly, DetectAnomaliesResponse, ListAnomaliesParams, ListAnomaliesResponse, RateLimit,
+    },
+    transport::{self, RetryPolicy, Shared},
+};
+
+/// The hosted Grantex API.
+pub const DEFAULT_BASE_URL: &str = "https://api.grantex.dev";
+/// Per-attempt timeout unless configured.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// Retries after the first attempt unless configured.
+pub const DEFAULT_MAX_RETRIES: u32 = 3;
+/// The longest `Retry-After` honoured unless configured (the documented SDK's cap).
+pub const DEFAULT_MAX_RETRY_AFTER: Duration = Duration::from_secs(120);
+
+/// Idle pooled connections are dropped before the server's keep-alive (72 s) closes them,
+/// so a request never lands on a connection the server is closing.
+const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A Grantex API client. Cheap to clone: clones share one connection pool and one
+/// `last_rate_limit`.
+#[derive(Clone)]
+pub struct Grantex {
+    api: generated::Client,
+    shared: Arc<Shared>,
+    base_url: Arc<str>,
+    timeout: Duration,
+    retry: RetryPolicy,
+}
+
+impl Grantex {
+    /// A builder; see [`GrantexBuilder`] for the defaults and environment variables.
+    pub fn builder() -> GrantexBuilder {
+        GrantexBuilder::default()
+    }
+
+    /// A client configured from `GRANTEX_API_KEY` and `GRANTEX_BASE_URL` alone.
+    pub fn from_env() -> Result<Grantex, Error> {
+        GrantexBuilder::default().build()
+    }
+
+    /// The anomalies operations.
+    pub fn anomalies(&self) -> Anomalies<'_> {
+        Anomalies { client: self }
+    }
+
+    /// The rate-limit headers of the last response any clone of this client received.
+    pub fn last_rate_limit(&self) -> Option<RateLimit> {
+        self.shared.last_rate_limit()
+    }
+
+    /// The base URL requests go to, without a trailing slash.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// The generated client, for operations this layer does not wrap. It sends the same
+    /// headers through the same pool, but without this layer's retries.
+    pub fn generated(&self) -> &generated::Client {
+        &self.api
+    }
+
+    async fn call<W, T, F, Fut>(&self, send: F) -> Result<T, Error>
+    where
+        W: serde::de::DeserializeOwned + Into<T>,
+        F: Fn() -> Fut,
+        Fut: std::future::Future<
+            Output = Result<progenitor_client::ResponseValue<W>, progenitor_client::Error<()>>,
+        >,
+    {
+        transport::execute(self.retry, self.timeout, send).await
+    }
+}
+
+impl fmt::Debug for Grantex {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Grantex")
+            .field("base_url", &self.base_url)
+            .field("api_key", &"[redacted]")
+            .field("timeout", &self.timeout)
+            .field("max_retries", &self.retry.max_retries)
+            .finish()
+    }
+}
+
+/// The anomalies operations of a [`Grantex`] client (`client.anomalies()`).
+#[derive(Debug, Clone, Copy)]
+pub struct Anomalies<'a> {
+    client: &'a Grantex,
+}
+
+impl Anomalies<'_> {
+    /// Runs anomaly detection across all agents (`POST /v1/anomalies/detect`).
+    ///
+    /// Replaces the account's unacknowledged anomalies with the ones found now.
+    pub async fn detect(&self) -> Result<DetectAnomaliesResponse, Error> {
+        let api = &self.client.api;
+        self.client.call(|| api.detect_anomalies().send()).await
+    }
+
+    /// Lists stored anomalies, newest first (`GET /v1/anomalies`).
+    pub async fn list(&self, params: ListAnomaliesParams) -> Result<ListAnomaliesResponse, Error> {
+        let api = &self.client.api;
+        self.client
+            .call(|| {
+                let request = api.list_anomalies();
+                // The query parameter is sent only when asked for: the server filters on
+                // the exact string `true` and ignores everything else.
+                if params.unacknowledged {
+                    request.unacknowledged(true).send()
+                } else {
+                    request.send()
+                }
+            })
+            .await
+    }
+
+    /// Marks an anomaly as reviewed (`PATCH /v1/anomalies/{id}/acknowledge`) and returns it
+    /// with `acknowledged_at` set.
+    ///
+    /// The id is percent-encoded as one path segment; an id that cannot be one (`""`, `"."`,
+    /// `".."`) is refused with [`Error::InvalidArgument`] before anything is sent.
+    pub async fn acknowledge(&self, anomaly_id: &str) -> Result<Anomaly, Error> {
+        check_path_segment(anomaly_id)?;
+        let api = &self.client.api;
+        self.client
+            .call(|| api.acknowledge_anomaly().id(anomaly_id).send())
+            .await
+    }
+}
+
+/// URL parsers collapse `.` and `..` even when escaped, and an empty segment changes the
+/// route: such an id would reach another endpoint, so it is refused instead.
+fn check_path_segment(id: &str) -> Result<(), Error> {
+    match id {
+        "" => Err(Error::InvalidArgument(
+            "anomaly_id must not be empty".into(),
+        )),
+        "." | ".." => Err(Error::InvalidArgument(format!(
+            "anomaly_id {id:?} cannot be used as a URL path segment"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// Configures a [`Grantex`] client.
+///
+/// Unset values come from the environment, then from the defaults: the API key from
+/// `GRANTEX_API_KEY`, the base URL from `GRANTEX_BASE_URL`, else [`DEFAULT_BASE_URL`].
+#[derive(Clone, Default)]
+pub struct GrantexBuilder {
+    api_key: Option<String>,
+    base_url: Option<String>,
+    timeout: Option<Duration>,
+    max_retries: Option<u32>,
+    max_retry_after: Option<Duration>,
+    user_agent: Option<String>,
+}
+
+impl GrantexBuilder {
+    /// The API key (surrounding white space is trimmed).
+    pub fn api_key(mut self, key: impl Into<String>) -> Self {
+        self.api_key = Some(key.into());
+        self
+    }
+
+    /// The API's base URL; a path prefix is kept, a trailing slash dropped.
+    pub fn base_url(mut self, url: impl Into<String>) -> Self {
+        self.base_url = Some(url.into());
+        self
+    }
+
+    /// The timeout of each attempt, from connecting to the end of the body (default 30 s).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Retries after the first attempt (default 3; `0` sends each request once).
+    pub fn max_retries(mut self, retries: u32) -> Self {
+        self.max_retries = Some(retries);
+        self
+    }
+
+    /// The longest `Retry-After` honoured (default 120 s); a longer one is cut to this.
+    pub fn max_retry_after(mut self, wait: Duration) -> Self {
+        self.max_retry_after = Some(wait);
+        self
+    }
+
+    /// Replaces the `User-Agent` (default `grantex-rust/<version>`).
+    pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
+        self.user_agent = Some(user_agent.into());
+        self
+    }
+
+    /// Builds the client. Fails with [`Error::Config`] on a missing or unusable key or a
+    /// malformed base URL; the message never contains the key.
+    pub fn build(self) -> Result<Grantex, Error> {
+        let api_key = self
+            .api_key
+            .or_else(|| env::var("GRANTEX_API_KEY").ok())
+            .map(|k| k.trim().to_owned())
+            .filter(|k| !k.is_empty())
+            .ok_or_else(|| {
+                Error::Config(
+                    "Grantex API key is required: pass api_key or set the GRANTEX_API_KEY \
+                     environment variable"
+                        .into(),
+                )
+            })?;
+        let base_url = normalize_base_url(
+            &self
+                .base_url
+                .or_else(|| {
+                    env::var("GRANTEX_BASE_URL")
+                        .ok()
+                        .filter(|u| !u.trim().is_empty())
+                })
+                .unwrap_or_else(|| DEFAULT_BASE_URL.to_owned()),
+        )?;
+        let timeout = self.timeout.unwrap_or(DEFAULT_TIMEOUT);
+        if timeout.is_zero() {
+            return Err(Error::Config("timeout must be greater than zero".into()));
+        }
+
+        if api_key.chars().any(|c| c.is_control() || c.is_whitespace()) {
+            return Err(Error::Config(
+                "the API key contains white space or control characters".into(),
+            ));
+        }
+        let mut authorization =
+            HeaderValue::try_from(format!("Bearer {api_key}")).map_err(|_| {
+                Error::Config(
+                    "the API key contains characters not allowed in an HTTP header".into(),
+                )
+            })?;
+        authorization.set_sensitive(true);
+        let mut headers = HeaderMap::new();
+        headers.insert(AUTHORIZATION, authorization);
+
+        let http = reqwest::Client::builder()
+            .default_headers(headers)
+            .user_agent(
+                self.user_agent
+                    .unwrap_or_else(|| format!("grantex-rust/{}", env!("CARGO_PKG_VERSION"))),
+            )
+            .timeout(timeout)
+            .pool_idle_timeout(POOL_IDLE_TIMEOUT)
+            .tcp_nodelay(true)
+            .build()
+            .map_err(|e| Error::Config(format!("could not build the HTTP client: {e}")))?;
+
+        let shared = Arc::new(Shared::default());
+        Ok(Grantex {
+            api: generated::Client::new_with_client(&base_url, http, shared.clone()),
+            shared,
+            base_url: base_url.into(),
+            timeout,
+            retry: RetryPolicy {
+                max_retries: self.max_retries.unwrap_or(DEFAULT_MAX_RETRIES),
+                max_retry_after: self.max_retry_after.unwrap_or(DEFAULT_MAX_RETRY_AFTER),
+            },
+        })
+    }
+}
+
+impl fmt::Debug for GrantexBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GrantexBuilder")
+            .field("api_key", &self.api_key.as_ref().map(|_| "[redacted]"))
+            .field("base_url", &self.base_url)
+            .field("timeout", &self.timeout)
+            .field("max_retries", &self.max_retries)
+            .field("max_retry_after", &self.max_retry_after)
+            .finish()
+    }
+}
+
+/// Checks the base URL and drops trailing slashes, so paths never start with `//`.
+fn normalize_base_url(raw: &str) -> Result<String, Error> {
+    let trimmed = raw.trim();
+    let url = url::Url::parse(trimmed)
+        .map_err(|e| Error::Config(format!("base_url {trimmed:?} is not a valid URL: {e}")))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(Error::Config(format!(
+            "base_url {trimmed:?} must be an http or https URL with a host"
+        )));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(Error::Config(format!(
+            "base_url {trimmed:?} must not have a query or a fragment"
+        )));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        // Credentials in the URL would end up in error messages; the key goes in api_key.
+        return Err(Error::Config(
+            "base_url must not contain credentials".into(),
+        ));
+    }
+    Ok(url.as_str().trim_end_matches('/').to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_url_keeps_its_prefix_and_loses_trailing_slashes() {
+        assert_eq!(normalize_base_url("http://h:1/").unwrap(), "http://h:1");
+        assert_eq!(
+            normalize_base_url("http://h/api/v0//").unwrap(),
+            "http://h/api/v0"
+        );
+        for bad in [
+            "not a url",
+            "ftp://h",
+            "http://h/?a=1",
+            "http://u:p@h/",
+            "/relative",
+        ] {
+            assert!(
+                matches!(normalize_base_url(bad), Err(Error::Config(_))),
+                "{bad}"
+            );
+        }
+    }
+}

@@ -1,0 +1,253 @@
+//! The request layer, written once and shared by the Rust client and the Python bindings:
+//! retries with backoff, `Retry-After`, rate-limit bookkeeping, and the classification of
+//! every outcome of a generated call into [`crate::Error`].
+
+use std::{
+    future::Future,
+    sync::{Arc, Mutex, PoisonError},
+    time::{Duration, SystemTime},
+};
+
+use progenitor_client::{Error as GeneratedError, ResponseValue};
+use reqwest::header::HeaderMap;
+use serde::de::DeserializeOwned;
+
+use crate::{
+    error::{excerpt, ApiError, Error},
+    models::RateLimit,
+};
+
+/// State shared by every clone of a client and reached by the generated code's post hook.
+#[derive(Debug, Default)]
+pub struct Shared {
+    last_rate_limit: Mutex<Option<RateLimit>>,
+}
+
+impl Shared {
+    pub(crate) fn last_rate_limit(&self) -> Option<RateLimit> {
+        *self
+            .last_rate_limit
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// The generated client's post hook: runs on every response, success or failure, so
+/// `last_rate_limit` is current even when the body then fails to decode.
+pub fn observe_response(shared: &Arc<Shared>, result: &Result<reqwest::Response, reqwest::Error>) {
+    if let Ok(response) = result {
+        // Like the documented SDK: the last response's headers, `None` when it had none.
+        *shared
+            .last_rate_limit
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = parse_rate_limit(response.headers());
+    }
+}
+
+/// When and how often to try again.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct RetryPolicy {
+    pub max_retries: u32,
+    /// The longest `Retry-After` honoured; a longer one is waited for this long.
+    pub max_retry_after: Duration,
+}
+
+const BACKOFF_BASE: Duration = Duration::from_millis(500);
+const BACKOFF_MAX: Duration = Duration::from_secs(10);
+
+impl RetryPolicy {
+    /// The wait before retry number `attempt + 1`: the server's `Retry-After` when it gave
+    /// one (capped), else exponential backoff from 0.5 s with up to 0.5 s of jitter, capped
+    /// at 10 s (the documented SDK's schedule).
+    fn delay(&self, attempt: u32, retry_after: Option<Duration>) -> Duration {
+        if let Some(wait) = retry_after {
+            return wait.min(self.max_retry_after);
+        }
+        let exponential =
+            BACKOFF_BASE.saturating_mul(1u32.checked_shl(attempt).unwrap_or(u32::MAX));
+        let jitter = BACKOFF_BASE.mul_f64(fastrand::f64());
+        exponential.saturating_add(jitter).min(BACKOFF_MAX)
+    }
+}
+
+/// Sends one operation, retrying what is worth retrying, and turns the outcome into the
+/// crate's types. `send` builds and sends a fresh request for each attempt.
+pub(crate) async fn execute<W, T, F, Fut>(
+    policy: RetryPolicy,
+    timeout: Duration,
+    send: F,
+) -> Result<T, Error>
+where
+    W: DeserializeOwned + Into<T>,
+    F: Fn() -> Fut,
+    Fut: Future<Output = Result<ResponseValue<W>, GeneratedError<()>>>,
+{
+    let mut attempt = 0;
+    loop {
+        let error = match send().await {
+            Ok(value) => return Ok(value.into_inner().into()),
+            Err(e) => match classify::<W>(e, timeout).await {
+                Ok(value) => return Ok(value.into()),
+                Err(error) => error,
+            },
+        };
+        if attempt >= policy.max_retries || !error.is_retryable() {
+            return Err(error);
+        }
+        let retry_after = error.as_api().and_then(|e| e.retry_after);
+        tokio::time::sleep(policy.delay(attempt, retry_after)).await;
+        attempt += 1;
+    }
+}
+
+/// Every failure of a generated call, as an [`Error`]; or the value, in the rare case of an
+/// undeclared 2xx status (201, ...) whose body still decodes.
+async fn classify<W: DeserializeOwned>(
+    error: GeneratedError<()>,
+    timeout: Duration,
+) -> Result<W, Error> {
+    Err(match error {
+        GeneratedError::CommunicationError(e) | GeneratedError::ResponseBodyError(e) => {
+            Error::from_transport(e, timeout)
+        }
+        GeneratedError::InvalidUpgrade(e) => Error::from_transport(e, timeout),
+        // Only 200 is declared, so a body that failed to decode came with a 200.
+        GeneratedError::InvalidResponsePayload(bytes, e) => Error::Decode {
+            status: 200,
+            message: e.to_string(),
+            excerpt: excerpt(&bytes),
+            rate_limit: None,
+        },
+        GeneratedError::UnexpectedResponse(response) => {
+            let status = response.status().as_u16();
+            let headers = response.headers().clone();
+            let rate_limit = parse_rate_limit(&headers);
+            let bytes = match response.bytes().await {
+                Ok(bytes) => bytes,
+                Err(e) => return Err(Error::from_transport(e, timeout)),
+            };
+            if (200..300).contains(&status) {
+                return serde_json::from_slice::<W>(&bytes).map_err(|e| Error::Decode {
+                    status,
+                    message: e.to_string(),
+                    excerpt: excerpt(&bytes),
+                    rate_limit,
+                });
+            }
+            let retry_after = parse_retry_after(&headers, SystemTime::now());
+            ApiError::from_parts(status, &headers, &bytes, rate_limit, retry_after).into()
+        }
+        // Not produced: no error response is declared and no hook returns one.
+        GeneratedError::ErrorResponse(value) => {
+            Error::InvalidArgument(format!("unexpected HTTP {}", value.status()))
+        }
+        GeneratedError::InvalidRequest(message) | GeneratedError::Custom(message) => {
+            Error::InvalidArgument(message)
+        }
+    })
+}
+
+/// The rate-limit headers, when all three of limit, remaining and reset are present.
+pub(crate) fn parse_rate_limit(headers: &HeaderMap) -> Option<RateLimit> {
+    let number = |name: &str| headers.get(name)?.to_str().ok()?.trim().parse::<u64>().ok();
+    Some(RateLimit {
+        limit: number("x-ratelimit-limit")?,
+        remaining: number("x-ratelimit-remaining")?,
+        reset: number("x-ratelimit-reset")?,
+        retry_after: parse_retry_after(headers, SystemTime::now()).map(|d| d.as_secs()),
+    })
+}
+
+/// `Retry-After` as a wait: seconds (fractions allowed), or an HTTP date (the time left
+/// until it, zero when past).
+pub(crate) fn parse_retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
+    let value = headers.get("retry-after")?.to_str().ok()?.trim();
+    if let Ok(seconds) = value.parse::<f64>() {
+        return Duration::try_from_secs_f64(seconds.max(0.0)).ok();
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.insert(*name, value.parse().unwrap());
+        }
+        map
+    }
+
+    #[test]
+    fn retry_after_in_seconds_and_as_a_date() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+        let secs = headers(&[("retry-after", "60")]);
+        assert_eq!(parse_retry_after(&secs, now), Some(Duration::from_secs(60)));
+        let date = httpdate::fmt_http_date(now + Duration::from_secs(30));
+        let dated = headers(&[("retry-after", &date)]);
+        assert_eq!(
+            parse_retry_after(&dated, now),
+            Some(Duration::from_secs(30))
+        );
+        let past = httpdate::fmt_http_date(now - Duration::from_secs(30));
+        assert_eq!(
+            parse_retry_after(&headers(&[("retry-after", &past)]), now),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(
+            parse_retry_after(&headers(&[("retry-after", "soon")]), now),
+            None
+        );
+    }
+
+    #[test]
+    fn rate_limit_needs_all_three_headers() {
+        let full = headers(&[
+            ("x-ratelimit-limit", "100"),
+            ("x-ratelimit-remaining", "0"),
+            ("x-ratelimit-reset", "24"),
+            ("retry-after", "24"),
+        ]);
+        assert_eq!(
+            parse_rate_limit(&full),
+            Some(RateLimit {
+                limit: 100,
+                remaining: 0,
+                reset: 24,
+                retry_after: Some(24)
+            })
+        );
+        assert_eq!(
+            parse_rate_limit(&headers(&[("x-ratelimit-limit", "100")])),
+            None
+        );
+    }
+
+    #[test]
+    fn backoff_doubles_from_half_a_second_and_is_capped() {
+        let policy = RetryPolicy {
+            max_retries: 3,
+            max_retry_after: Duration::from_secs(120),
+        };
+        for attempt in 0..3 {
+            let d = policy.delay(attempt, None);
+            let base = 0.5 * f64::from(1u32 << attempt);
+            assert!(
+                d.as_secs_f64() >= base && d.as_secs_f64() <= base + 0.5,
+                "{attempt}: {d:?}"
+            );
+        }
+        assert_eq!(policy.delay(40, None), BACKOFF_MAX);
+        assert_eq!(
+            policy.delay(0, Some(Duration::from_secs(500))),
+            Duration::from_secs(120)
+        );
+        assert_eq!(
+            policy.delay(0, Some(Duration::from_secs(2))),
+            Duration::from_secs(2)
+        );
+    }
+}
