@@ -1,0 +1,40 @@
+"""Grantex Python SDK: the documented ``grantex`` API on top of a Rust client.
+
+>>> from grantex import Grantex
+>>> with Grantex(api_key="gx_live_...") as client:  # doctest: +SKIP
+...     result = client.anomalies.detect()
+"""
+
+from __future__ import annotations
+
+from ._client import AnomaliesClient, Grantex
+from ._errors import (
+    GrantexApiError,
+    GrantexAuthError,
+    GrantexClosedError,
+    GrantexDecodeError,
+    GrantexError,
+    GrantexNetworkError,
+    GrantexTimeoutError,
+    GrantexTokenError,
+)
+from ._models import Anomaly, DetectAnomaliesResponse, ListAnomaliesResponse, RateLimit
+from ._native import __version__
+
+__all__ = [
+    "Grantex",
+    "AnomaliesClient",
+    "Anomaly",
+    "DetectAnomaliesResponse",
+    "ListAnomaliesResponse",
+    "RateLimit",
+    "GrantexError",
+    "GrantexApiError",
+    "GrantexAuthError",
+    "GrantexTokenError",
+    "GrantexNetworkError",
+    "GrantexTimeoutError",
+    "GrantexDecodeError",
+    "GrantexClosedError",
+    "__version__",
+]

@@ -1,0 +1,112 @@
+"""The ``Grantex`` client: a thin Python shell around the native (Rust) client."""
+
+from __future__ import annotations
+
+import os
+from types import TracebackType
+from typing import Optional, Type
+
+from . import _native
+from ._models import Anomaly, DetectAnomaliesResponse, ListAnomaliesResponse, RateLimit
+
+__all__ = ["Grantex", "AnomaliesClient"]
+
+_DEFAULT_BASE_URL = "https://api.grantex.dev"
+_USER_AGENT = f"grantex-python/{_native.__version__} (rust)"
+
+
+class AnomaliesClient:
+    """The anomalies operations (``client.anomalies``)."""
+
+    __slots__ = ("_native",)
+
+    def __init__(self, native: _native.Client) -> None:
+        self._native = native
+
+    def detect(self) -> DetectAnomaliesResponse:
+        """Run anomaly detection across all agents and return detected anomalies."""
+        return self._native.detect()
+
+    def list(self, *, unacknowledged: bool = False) -> ListAnomaliesResponse:
+        """List stored anomalies. Pass unacknowledged=True to show only open ones."""
+        return self._native.list(True if unacknowledged else False)
+
+    def acknowledge(self, anomaly_id: str) -> Anomaly:
+        """Acknowledge an anomaly by ID.
+
+        The id is sent as one percent-encoded URL path segment; ``""``, ``"."`` and
+        ``".."`` cannot be one and raise ``ValueError`` before anything is sent.
+        """
+        return self._native.acknowledge(anomaly_id)
+
+    def __repr__(self) -> str:
+        return f"<AnomaliesClient base_url={self._native.base_url!r}>"
+
+
+class Grantex:
+    """Main entry point for the Grantex SDK.
+
+    ``api_key`` falls back to ``GRANTEX_API_KEY``; ``base_url`` (when not given or None)
+    to ``GRANTEX_BASE_URL``, else ``https://api.grantex.dev``. ``timeout`` is per attempt,
+    in seconds; ``max_retries`` retries follow a 429, 502, 503, 504 or a network failure.
+
+    One client can be shared by many threads, and survives ``os.fork()`` (the child gets
+    fresh connections). After ``close()``, calls raise ``GrantexClosedError`` (a
+    ``GrantexError`` and a ``ValueError``); ``close()`` itself may be called again.
+    """
+
+    anomalies: AnomaliesClient
+
+    def __init__(
+        self,
+        *,
+        api_key: Optional[str] = None,
+        base_url: Optional[str] = None,
+        timeout: float = 30.0,
+        max_retries: int = 3,
+    ) -> None:
+        resolved_key = (api_key or os.environ.get("GRANTEX_API_KEY", "")).strip()
+        if not resolved_key:
+            raise ValueError(
+                "Grantex API key is required. Pass `api_key` or set the "
+                "GRANTEX_API_KEY environment variable."
+            )
+        if base_url is None:
+            base_url = os.environ.get("GRANTEX_BASE_URL", "").strip() or _DEFAULT_BASE_URL
+        self._native = _native.Client(
+            resolved_key, base_url, float(timeout), max_retries, _USER_AGENT
+        )
+        self.anomalies = AnomaliesClient(self._native)
+
+    @property
+    def base_url(self) -> str:
+        """The base URL requests go to, without a trailing slash."""
+        return self._native.base_url
+
+    @property
+    def last_rate_limit(self) -> Optional[RateLimit]:
+        """The rate-limit headers of the last response (None when it had none)."""
+        return self._native.last_rate_limit()
+
+    @property
+    def closed(self) -> bool:
+        """Whether ``close()`` was called."""
+        return self._native.closed
+
+    def close(self) -> None:
+        """Releases the connections. Idempotent."""
+        self._native.close()
+
+    def __enter__(self) -> Grantex:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: Optional[Type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Grantex(base_url={self._native.base_url!r})"
