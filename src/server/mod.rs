@@ -1,1 +1,453 @@
-//! The local Grantex server (feature `server`). Filled in by issue 4.
+//! A real, in-process Grantex server for tests and demos (feature `server`).
+//!
+//! [`TestServer`] serves the hosted Grantex anomaly API on `127.0.0.1` with the hosted
+//! server's semantics, as captured in the wire files: the same routes, JSON shapes
+//! (including the quirk that `metadata` is an object in detect responses but a JSON
+//! *string* in list and acknowledge responses), error bodies, rate limits and headers,
+//! and the four detection rules with their thresholds, windows and wording.
+//!
+//! On top of that it has what tests need: a settable [`Clock`], seeding (audit
+//! entries, grants, JSON fixtures, a demo seed), several accounts (one per API key,
+//! or any key in demo mode), and [fault injection](Fault).
+//!
+//! ```no_run
+//! use grantex::server::{AuditEntry, RateLimits, TestServer};
+//!
+//! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
+//! let server = TestServer::builder()
+//!     .rate_limits(RateLimits::generous())
+//!     .start()
+//!     .await?;
+//! for _ in 0..51 {
+//!     server.record_audit(server.api_key(), AuditEntry::new("ag_busy"));
+//! }
+//! let response = reqwest::Client::new()
+//!     .post(format!("{}/v1/anomalies/detect", server.url()))
+//!     .bearer_auth(server.api_key())
+//!     .send()
+//!     .await?;
+//! assert_eq!(response.status(), 200); // one rate_spike for ag_busy
+//! server.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Routes
+//!
+//! The hosted API (bearer auth, rate limited, faultable):
+//! - `POST /v1/anomalies/detect`: runs the rules; the account's unacknowledged
+//!   anomalies are replaced by the findings (new ids), acknowledged ones stay.
+//!   200 `{"detectedAt", "total", "autoRevokedGrants": 0, "anomalies"}`.
+//! - `GET /v1/anomalies[?unacknowledged=true]`: 200 `{"anomalies", "total"}`,
+//!   newest `detectedAt` first; filters only when the value is exactly `true`.
+//! - `PATCH /v1/anomalies/{id}/acknowledge`: 200 the anomaly with `acknowledgedAt`
+//!   set to now (again on every call), or 404 `NOT_FOUND` for an unknown id or another
+//!   account's.
+//! - `POST /v1/audit/log`: records an audit entry (`agentId`, `agentDid`, `grantId`,
+//!   `principalId`, `action` required; `metadata`, `status`
+//!   `success|failure|blocked`; extension: `timestamp`, RFC 3339 or `now-5m`-style);
+//!   201 with the entry (`id`, `entryId`, the fields, `timestamp`, `status`).
+//!
+//! Test-only routes (not on the hosted server; never faulted or rate limited):
+//! - `POST /v1/test/faults` with [`Fault`]'s JSON form
+//!   `{"method"?, "path"?, "times"?, "action": "status"|"delay"|"drop"|"malformed",
+//!   "status"?, "body"?, "retryAfter"?, "delayMs"?}` → 201 `{"pending"}`;
+//!   `GET` → `{"pending"}` (uses left); `DELETE` clears them.
+//! - `GET /v1/test/clock` → `{"now", "frozen"}`; `POST /v1/test/clock` with any of
+//!   `{"reset": true, "set": "<RFC 3339>", "advanceMs": <signed ms>}` (applied in that
+//!   order) → the same shape.
+//! - `POST /v1/test/keys` `{"apiKey"}`: adds a known key (another account).
+//! - With bearer auth, for the caller's account: `POST /v1/test/grants`
+//!   `{"agentId", "principalId", "issuedAt"?}` → 201 the grant;
+//!   `POST /v1/test/fixture` with a [fixture](TestServer::load_fixture) → 201
+//!   `{"auditEntries", "grants"}`; `POST /v1/test/demo` seeds the demo activity.
+//!
+//! Unknown routes and wrong methods answer the framework's 404
+//! `{"message": "Route POST:/v1/... not found", "error": "Not Found", "statusCode": 404}`.
+//!
+//! # Demo mode
+//!
+//! [`TestServerBuilder::demo`] accepts any non-empty bearer key as its own account
+//! and seeds each account on first use with activity that trips every rule once,
+//! as in the hosted example: detect returns `rate_spike` (`seed_ag_spike`, 55
+//! actions), `high_failure_rate` (`seed_ag_fail`, 5/10), `new_principal`
+//! (`seed_ag_new` from `user_new`) and `off_hours_activity` (`seed_ag_night`, 12
+//! actions), at any time of day. The demo activity is regenerated relative to the
+//! clock at each detect run, so a long-running demo server never goes stale. The seed
+//! also stores an already-acknowledged anomaly with id `anom_abc123`, the id the
+//! documentation's acknowledge example uses, so that example runs unchanged (it
+//! shows up in unfiltered lists).
+
+mod clock;
+mod conn;
+mod demo;
+mod faults;
+mod fixture;
+mod ids;
+mod ratelimit;
+mod routes;
+mod rules;
+mod state;
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+pub use clock::{Clock, ParseTimestampError, Timestamp};
+pub use demo::DOC_EXAMPLE_ANOMALY_ID;
+pub use faults::{Fault, FaultAction};
+pub use fixture::{FixtureError, FixtureSummary};
+pub use ratelimit::{RateLimit, RateLimits};
+pub use rules::{
+    FAILURE_MIN_ENTRIES, FAILURE_RATE_THRESHOLD, OFF_HOURS_THRESHOLD, RATE_SPIKE_THRESHOLD,
+};
+pub use state::{Anomaly, AuditEntry, AuditStatus, Grant};
+
+use conn::{ConnInfo, ConnRegistry, TrackedListener};
+use faults::FaultQueue;
+use ratelimit::Limiter;
+use routes::{lock, Shared};
+use state::{Store, StoredAudit, StoredGrant};
+
+/// How long [`TestServer::shutdown`] lets in-flight requests finish before it
+/// closes the remaining connections.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// Binding `127.0.0.1:port` failed (port in use, no permission, ...).
+    #[error("could not bind 127.0.0.1:{port}: {source}")]
+    Bind {
+        /// The requested port (0 for any).
+        port: u16,
+        /// The OS error.
+        source: std::io::Error,
+    },
+}
+
+/// Configures and starts a [`TestServer`].
+///
+/// Defaults: any free port, one generated key (`gx_test_...`), known keys only,
+/// [`RateLimits::generous`] (so a test suite never trips them), no demo seed.
+#[derive(Clone, Debug)]
+pub struct TestServerBuilder {
+    port: u16,
+    api_key: Option<String>,
+    extra_api_keys: Vec<String>,
+    accept_any_key: bool,
+    seed_demo_on_first_use: bool,
+    rate_limits: RateLimits,
+    clock: Option<Clock>,
+}
+
+impl Default for TestServerBuilder {
+    fn default() -> Self {
+        TestServerBuilder {
+            port: 0,
+            api_key: None,
+            extra_api_keys: Vec::new(),
+            accept_any_key: false,
+            seed_demo_on_first_use: false,
+            rate_limits: RateLimits::generous(),
+            clock: None,
+        }
+    }
+}
+
+impl TestServerBuilder {
+    /// The port to bind on 127.0.0.1; 0 (the default) lets the OS choose.
+    pub fn port(mut self, port: u16) -> Self {
+        self.port = port;
+        self
+    }
+
+    /// The default account's key instead of a generated `gx_test_...` one.
+    pub fn api_key(mut self, key: impl Into<String>) -> Self {
+        self.api_key = Some(key.into());
+        self
+    }
+
+    /// Another known key (its own account).
+    pub fn extra_api_key(mut self, key: impl Into<String>) -> Self {
+        self.extra_api_keys.push(key.into());
+        self
+    }
+
+    /// Accept any non-empty bearer key, each becoming its own account on first use.
+    pub fn accept_any_key(mut self, yes: bool) -> Self {
+        self.accept_any_key = yes;
+        self
+    }
+
+    /// Seed every account with the demo activity on first use (see the module docs).
+    pub fn seed_demo_on_first_use(mut self, yes: bool) -> Self {
+        self.seed_demo_on_first_use = yes;
+        self
+    }
+
+    /// Demo mode: [`accept_any_key`](Self::accept_any_key) and
+    /// [`seed_demo_on_first_use`](Self::seed_demo_on_first_use) together.
+    pub fn demo(self, yes: bool) -> Self {
+        self.accept_any_key(yes).seed_demo_on_first_use(yes)
+    }
+
+    /// The rate limits to enforce ([`RateLimits::hosted`], [`RateLimits::generous`]
+    /// (the default), [`RateLimits::disabled`], or custom).
+    pub fn rate_limits(mut self, limits: RateLimits) -> Self {
+        self.rate_limits = limits;
+        self
+    }
+
+    /// Share an existing clock (e.g. one already frozen) instead of a fresh one.
+    pub fn clock(mut self, clock: Clock) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// Binds 127.0.0.1 and starts serving on the current tokio runtime (call it from
+    /// within one, e.g. under `Runtime::block_on`). The server runs until
+    /// [`TestServer::shutdown`] or until the `TestServer` is dropped.
+    pub async fn start(self) -> Result<TestServer, ServerError> {
+        let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, self.port))
+            .await
+            .map_err(|source| ServerError::Bind {
+                port: self.port,
+                source,
+            })?;
+        let addr = listener.local_addr().map_err(|source| ServerError::Bind {
+            port: self.port,
+            source,
+        })?;
+        let api_key = self.api_key.unwrap_or_else(ids::random_api_key);
+        let keys = std::iter::once(api_key.clone()).chain(self.extra_api_keys);
+        let shared = Arc::new(Shared {
+            store: Mutex::new(Store::new(
+                keys,
+                self.accept_any_key,
+                self.seed_demo_on_first_use,
+            )),
+            limiter: Mutex::new(Limiter::new(self.rate_limits)),
+            faults: Mutex::new(FaultQueue::default()),
+            clock: self.clock.unwrap_or_default(),
+        });
+        let registry = Arc::new(ConnRegistry::default());
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let app =
+            routes::router(Arc::clone(&shared)).into_make_service_with_connect_info::<ConnInfo>();
+        let listener = TrackedListener::new(listener, Arc::clone(&registry));
+        let task = tokio::spawn(serve(listener, app, stop_rx, registry));
+        Ok(TestServer {
+            addr,
+            api_key,
+            shared,
+            stop: stop_tx,
+            task: Mutex::new(Some(task)),
+        })
+    }
+}
+
+async fn serve(
+    listener: TrackedListener,
+    app: axum::extract::connect_info::IntoMakeServiceWithConnectInfo<axum::Router, ConnInfo>,
+    mut stop: watch::Receiver<bool>,
+    registry: Arc<ConnRegistry>,
+) {
+    let mut stop_signal = stop.clone();
+    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+        // Resolves on a stop request, or when the TestServer (the sender) is gone.
+        let _ = stop_signal.wait_for(|stopped| *stopped).await;
+    });
+    let mut server = std::pin::pin!(std::future::IntoFuture::into_future(server));
+    tokio::select! {
+        _ = &mut server => return,
+        _ = stop.wait_for(|stopped| *stopped) => {}
+    }
+    // Idle keep-alive connections close at once; give in-flight requests (say, a
+    // delay fault) a moment, then sever whatever is left.
+    if tokio::time::timeout(SHUTDOWN_GRACE, &mut server)
+        .await
+        .is_err()
+    {
+        registry.close_all();
+        let _ = server.await;
+    }
+}
+
+/// A running local Grantex server; see the [module docs](self).
+///
+/// All methods except [`start`](TestServerBuilder::start) and
+/// [`shutdown`](Self::shutdown) are synchronous and cheap, usable from any thread.
+/// Dropping the server stops it (without waiting).
+#[derive(Debug)]
+pub struct TestServer {
+    addr: SocketAddr,
+    api_key: String,
+    shared: Arc<Shared>,
+    stop: watch::Sender<bool>,
+    task: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl TestServer {
+    /// A builder with the defaults of [`TestServerBuilder`].
+    pub fn builder() -> TestServerBuilder {
+        TestServerBuilder::default()
+    }
+
+    /// Starts a server with the default configuration.
+    pub async fn start() -> Result<TestServer, ServerError> {
+        TestServerBuilder::default().start().await
+    }
+
+    /// The base URL, `http://127.0.0.1:PORT` (no trailing slash).
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The bound port.
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    /// The default account's API key.
+    pub fn api_key(&self) -> &str {
+        &self.api_key
+    }
+
+    /// Makes `key` a known key: its own account, isolated from the others.
+    pub fn add_api_key(&self, key: impl Into<String>) {
+        lock(&self.shared.store).add_key(key.into());
+    }
+
+    /// Records an audit entry in `api_key`'s account (which becomes a known key if it
+    /// was not). Returns the entry's id (`alog_...`).
+    pub fn record_audit(&self, api_key: &str, entry: AuditEntry) -> String {
+        let now = self.shared.clock.now();
+        let stored = StoredAudit::new(entry, now);
+        let id = stored.id.clone();
+        lock(&self.shared.store)
+            .account(api_key, now)
+            .audit
+            .push(stored);
+        id
+    }
+
+    /// Records a grant in `api_key`'s account (which becomes a known key if it was
+    /// not). Returns the grant's id (`grnt_...`).
+    pub fn record_grant(&self, api_key: &str, grant: Grant) -> String {
+        let now = self.shared.clock.now();
+        let stored = StoredGrant::new(grant, now);
+        let id = stored.id.clone();
+        lock(&self.shared.store)
+            .account(api_key, now)
+            .grants
+            .push(stored);
+        id
+    }
+
+    /// Seeds `api_key`'s account with the demo activity (see the module docs):
+    /// detect then reports the four anomalies of the hosted example.
+    pub fn seed_demo(&self, api_key: &str) {
+        let now = self.shared.clock.now();
+        lock(&self.shared.store).seed_demo(api_key, now);
+    }
+
+    /// Loads a JSON fixture into `api_key`'s account:
+    /// `{"auditEntries": [...], "grants": [...]}`. Only `agentId` (and `principalId`
+    /// for grants) is required; times are RFC 3339 or relative to the clock (`now`,
+    /// `now-5m`, `now+2h`, `now-1d`; units `ms`, `s`, `m`, `h`, `d`), now if omitted;
+    /// an audit entry's `repeat: n` records it n times. Nothing is loaded if the
+    /// fixture is invalid.
+    ///
+    /// ```json
+    /// {"auditEntries": [{"agentId": "ag_1", "status": "failure", "timestamp": "now-5m", "repeat": 3},
+    ///                   {"agentId": "ag_1", "principalId": "user_1", "action": "email.send"}],
+    ///  "grants": [{"agentId": "ag_1", "principalId": "user_9", "issuedAt": "now-1h"}]}
+    /// ```
+    pub fn load_fixture(
+        &self,
+        api_key: &str,
+        fixture: &serde_json::Value,
+    ) -> Result<FixtureSummary, FixtureError> {
+        let now = self.shared.clock.now();
+        let (audit, grants) = fixture::parse(fixture, now)?;
+        let summary = FixtureSummary {
+            audit_entries: audit.len(),
+            grants: grants.len(),
+        };
+        let mut store = lock(&self.shared.store);
+        let account = store.account(api_key, now);
+        account
+            .audit
+            .extend(audit.into_iter().map(|e| StoredAudit::new(e, now)));
+        account
+            .grants
+            .extend(grants.into_iter().map(|g| StoredGrant::new(g, now)));
+        Ok(summary)
+    }
+
+    /// The account's stored anomalies, newest first (as `GET /v1/anomalies` lists
+    /// them); empty for an unknown key.
+    pub fn anomalies(&self, api_key: &str) -> Vec<Anomaly> {
+        lock(&self.shared.store)
+            .existing(api_key)
+            .map(|account| {
+                account
+                    .anomalies_newest_first(false)
+                    .into_iter()
+                    .map(|a| a.snapshot())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The server's clock: every timestamp and window is measured on it.
+    pub fn clock(&self) -> &Clock {
+        &self.shared.clock
+    }
+
+    /// Queues a fault (see [`Fault`]).
+    pub fn inject_fault(&self, fault: Fault) {
+        lock(&self.shared.faults).push(fault);
+    }
+
+    /// Removes all queued faults.
+    pub fn clear_faults(&self) {
+        lock(&self.shared.faults).clear();
+    }
+
+    /// Uses left over all queued faults.
+    pub fn pending_faults(&self) -> u64 {
+        lock(&self.shared.faults).pending()
+    }
+
+    /// Replaces the rate limits (counts so far are forgotten).
+    pub fn set_rate_limits(&self, limits: RateLimits) {
+        lock(&self.shared.limiter).reconfigure(limits);
+    }
+
+    /// Stops accepting connections, lets in-flight requests finish (up to 2 s, then
+    /// closes what is left) and waits until the server has stopped.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        let task = lock(&self.task).take();
+        if let Some(task) = task {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        // The serving task finishes on its own after this (the same graceful path).
+        let _ = self.stop.send(true);
+    }
+}
