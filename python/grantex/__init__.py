@@ -22,19 +22,19 @@ from ._models import Anomaly, DetectAnomaliesResponse, ListAnomaliesResponse, Ra
 from ._native import __version__
 
 __all__ = [
-    "Grantex",
     "AnomaliesClient",
     "Anomaly",
     "DetectAnomaliesResponse",
-    "ListAnomaliesResponse",
-    "RateLimit",
-    "GrantexError",
+    "Grantex",
     "GrantexApiError",
     "GrantexAuthError",
-    "GrantexTokenError",
+    "GrantexClosedError",
+    "GrantexDecodeError",
+    "GrantexError",
     "GrantexNetworkError",
     "GrantexTimeoutError",
-    "GrantexDecodeError",
-    "GrantexClosedError",
+    "GrantexTokenError",
+    "ListAnomaliesResponse",
+    "RateLimit",
     "__version__",
 ]

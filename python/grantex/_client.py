@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import os
 from types import TracebackType
-from typing import Optional, Type
+from typing import TYPE_CHECKING
 
 from . import _native
 from ._models import Anomaly, DetectAnomaliesResponse, ListAnomaliesResponse, RateLimit
 
-__all__ = ["Grantex", "AnomaliesClient"]
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+__all__ = ["AnomaliesClient", "Grantex"]
 
 _DEFAULT_BASE_URL = "https://api.grantex.dev"
 _USER_AGENT = f"grantex-python/{_native.__version__} (rust)"
@@ -29,7 +32,7 @@ class AnomaliesClient:
 
     def list(self, *, unacknowledged: bool = False) -> ListAnomaliesResponse:
         """List stored anomalies. Pass unacknowledged=True to show only open ones."""
-        return self._native.list(True if unacknowledged else False)
+        return self._native.list(bool(unacknowledged))
 
     def acknowledge(self, anomaly_id: str) -> Anomaly:
         """Acknowledge an anomaly by ID.
@@ -60,8 +63,8 @@ class Grantex:
     def __init__(
         self,
         *,
-        api_key: Optional[str] = None,
-        base_url: Optional[str] = None,
+        api_key: str | None = None,
+        base_url: str | None = None,
         timeout: float = 30.0,
         max_retries: int = 3,
     ) -> None:
@@ -84,7 +87,7 @@ class Grantex:
         return self._native.base_url
 
     @property
-    def last_rate_limit(self) -> Optional[RateLimit]:
+    def last_rate_limit(self) -> RateLimit | None:
         """The rate-limit headers of the last response (None when it had none)."""
         return self._native.last_rate_limit()
 
@@ -97,14 +100,14 @@ class Grantex:
         """Releases the connections. Idempotent."""
         self._native.close()
 
-    def __enter__(self) -> Grantex:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(
         self,
-        exc_type: Optional[Type[BaseException]],
-        exc: Optional[BaseException],
-        tb: Optional[TracebackType],
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         self.close()
 

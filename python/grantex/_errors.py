@@ -12,20 +12,20 @@ All of them pickle (their attributes survive), so they can cross process boundar
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Optional, Tuple
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ._models import RateLimit
 
 __all__ = [
-    "GrantexError",
     "GrantexApiError",
     "GrantexAuthError",
-    "GrantexTokenError",
+    "GrantexClosedError",
+    "GrantexDecodeError",
+    "GrantexError",
     "GrantexNetworkError",
     "GrantexTimeoutError",
-    "GrantexDecodeError",
-    "GrantexClosedError",
+    "GrantexTokenError",
 ]
 
 
@@ -45,9 +45,9 @@ class GrantexApiError(GrantexError):
         message: str,
         status_code: int,
         body: Any = None,
-        request_id: Optional[str] = None,
-        code: Optional[str] = None,
-        rate_limit: Optional[RateLimit] = None,
+        request_id: str | None = None,
+        code: str | None = None,
+        rate_limit: RateLimit | None = None,
     ) -> None:
         super().__init__(message)
         self.status_code = status_code
@@ -56,7 +56,7 @@ class GrantexApiError(GrantexError):
         self.code = code
         self.rate_limit = rate_limit
 
-    def __reduce__(self) -> Tuple[Any, ...]:
+    def __reduce__(self) -> tuple[Any, ...]:
         return (
             type(self),
             (
@@ -86,11 +86,11 @@ class GrantexNetworkError(GrantexError):
     by the Rust HTTP stack.
     """
 
-    def __init__(self, message: str, cause: Optional[BaseException] = None) -> None:
+    def __init__(self, message: str, cause: BaseException | None = None) -> None:
         super().__init__(message)
         self.cause = cause
 
-    def __reduce__(self) -> Tuple[Any, ...]:
+    def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), (str(self), self.cause))
 
 
@@ -107,14 +107,14 @@ class GrantexDecodeError(GrantexError):
         message: str,
         status_code: int,
         excerpt: str = "",
-        rate_limit: Optional[RateLimit] = None,
+        rate_limit: RateLimit | None = None,
     ) -> None:
         super().__init__(message)
         self.status_code = status_code
         self.excerpt = excerpt
         self.rate_limit = rate_limit
 
-    def __reduce__(self) -> Tuple[Any, ...]:
+    def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), (str(self), self.status_code, self.excerpt, self.rate_limit))
 
 

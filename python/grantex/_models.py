@@ -9,7 +9,7 @@ instances built through the constructor: ``==``, ``repr``, ``dataclasses.asdict`
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Optional, Tuple
+from typing import Any
 
 __all__ = ["Anomaly", "DetectAnomaliesResponse", "ListAnomaliesResponse", "RateLimit"]
 
@@ -24,7 +24,7 @@ class RateLimit:
     """Requests left in the current window (``x-ratelimit-remaining``)."""
     reset: int
     """Seconds until the window resets (``x-ratelimit-reset``)."""
-    retry_after: Optional[int] = None
+    retry_after: int | None = None
     """Seconds to wait before retrying (``retry-after``, sent with a 429)."""
 
 
@@ -39,9 +39,9 @@ class Anomaly:
     or a type the server adds later (kept as sent)."""
     severity: str
     """``"low"``, ``"medium"``, ``"high"``, or another level the server sends."""
-    agent_id: Optional[str]
+    agent_id: str | None
     """The agent involved (if applicable)."""
-    principal_id: Optional[str]
+    principal_id: str | None
     """The principal involved (if applicable)."""
     description: str
     """Human-readable description of the anomaly."""
@@ -50,7 +50,7 @@ class Anomaly:
     as a JSON string holding an object."""
     detected_at: str
     """ISO 8601 timestamp when the anomaly was detected."""
-    acknowledged_at: Optional[str]
+    acknowledged_at: str | None
     """ISO 8601 timestamp when the anomaly was acknowledged (or None)."""
 
 
@@ -62,7 +62,7 @@ class DetectAnomaliesResponse:
     """ISO 8601 timestamp of the detection run."""
     total: int
     """Number of anomalies detected."""
-    anomalies: Tuple[Anomaly, ...]
+    anomalies: tuple[Anomaly, ...]
     """The detected anomalies."""
 
 
@@ -70,7 +70,7 @@ class DetectAnomaliesResponse:
 class ListAnomaliesResponse:
     """The stored anomalies, newest first."""
 
-    anomalies: Tuple[Anomaly, ...]
+    anomalies: tuple[Anomaly, ...]
     """The list of anomalies."""
     total: int
     """Total number of anomalies."""

@@ -1,7 +1,7 @@
 # Stubs of the native extension module `grantex._native` (src/python/mod.rs).
 # Private: use the `grantex` package instead.
 
-from typing import Optional, final
+from typing import final
 
 from ._models import Anomaly, DetectAnomaliesResponse, ListAnomaliesResponse, RateLimit
 
@@ -14,7 +14,7 @@ class Client:
     def __new__(
         cls,
         api_key: str,
-        base_url: Optional[str],
+        base_url: str | None,
         timeout: float,
         max_retries: int,
         user_agent: str,
@@ -22,7 +22,7 @@ class Client:
     def detect(self) -> DetectAnomaliesResponse: ...
     def list(self, unacknowledged: bool) -> ListAnomaliesResponse: ...
     def acknowledge(self, anomaly_id: str) -> Anomaly: ...
-    def last_rate_limit(self) -> Optional[RateLimit]: ...
+    def last_rate_limit(self) -> RateLimit | None: ...
     def close(self) -> None: ...
     @property
     def closed(self) -> bool: ...

@@ -111,7 +111,10 @@ pub(super) fn detect_response(
     let (instance, d) = new_instance(py, classes, &classes.detect_response)?;
     d.set_item(intern!(py, "detected_at"), r.detected_at)?;
     d.set_item(intern!(py, "total"), r.total)?;
-    d.set_item(intern!(py, "anomalies"), anomalies(py, classes, r.anomalies)?)?;
+    d.set_item(
+        intern!(py, "anomalies"),
+        anomalies(py, classes, r.anomalies)?,
+    )?;
     Ok(instance)
 }
 
@@ -121,7 +124,10 @@ pub(super) fn list_response(
 ) -> PyResult<Bound<'_, PyAny>> {
     let classes = classes(py)?;
     let (instance, d) = new_instance(py, classes, &classes.list_response)?;
-    d.set_item(intern!(py, "anomalies"), anomalies(py, classes, r.anomalies)?)?;
+    d.set_item(
+        intern!(py, "anomalies"),
+        anomalies(py, classes, r.anomalies)?,
+    )?;
     d.set_item(intern!(py, "total"), r.total)?;
     Ok(instance)
 }

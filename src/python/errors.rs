@@ -42,7 +42,11 @@ fn build(py: Python<'_>, error: Error) -> PyResult<PyErr> {
     let c = classes(py)?;
     Ok(match error {
         Error::Api(e) => {
-            let class = if e.is_auth() { &c.auth_error } else { &c.api_error };
+            let class = if e.is_auth() {
+                &c.auth_error
+            } else {
+                &c.api_error
+            };
             let body = match &e.body {
                 Some(value) => json(py, value)?,
                 None => py.None().into_bound(py),
@@ -96,9 +100,7 @@ fn build(py: Python<'_>, error: Error) -> PyResult<PyErr> {
                 rate_limit(py, limits)?,
             ))?)
         }
-        Error::Config(message) | Error::InvalidArgument(message) => {
-            PyValueError::new_err(message)
-        }
+        Error::Config(message) | Error::InvalidArgument(message) => PyValueError::new_err(message),
     })
 }
 

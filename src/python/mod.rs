@@ -47,7 +47,10 @@ impl Config {
 
 enum State {
     /// The client, and the process it was built in.
-    Open { pid: u32, client: Grantex },
+    Open {
+        pid: u32,
+        client: Grantex,
+    },
     Closed,
 }
 
@@ -143,8 +146,9 @@ impl Client {
     /// `PATCH /v1/anomalies/{id}/acknowledge` → `Anomaly`.
     fn acknowledge<'py>(&self, py: Python<'py>, anomaly_id: String) -> PyResult<Bound<'py, PyAny>> {
         let client = self.client(py)?;
-        let anomaly =
-            block_on(py, async move { client.anomalies().acknowledge(&anomaly_id).await })?;
+        let anomaly = block_on(py, async move {
+            client.anomalies().acknowledge(&anomaly_id).await
+        })?;
         convert::anomaly(py, convert::classes(py)?, anomaly)
     }
 

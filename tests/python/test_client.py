@@ -1,0 +1,160 @@
+"""The `Grantex` client: construction, configuration from the environment, lifecycle."""
+
+from __future__ import annotations
+
+import inspect
+
+import grantex
+import pytest
+from conftest import API_KEY, Server
+from grantex import Grantex, GrantexClosedError, GrantexError, RateLimit
+
+MISSING_KEY = (
+    "Grantex API key is required. Pass `api_key` or set the GRANTEX_API_KEY environment variable."
+)
+
+
+def test_public_names() -> None:
+    for name in (
+        "Grantex",
+        "Anomaly",
+        "DetectAnomaliesResponse",
+        "ListAnomaliesResponse",
+        "RateLimit",
+        "GrantexError",
+        "GrantexApiError",
+        "GrantexAuthError",
+        "GrantexNetworkError",
+        "GrantexTokenError",
+    ):
+        assert name in grantex.__all__
+        assert getattr(grantex, name).__module__.startswith("grantex")
+    assert isinstance(grantex.__version__, str)
+
+
+def test_constructor_is_keyword_only_with_the_documented_defaults() -> None:
+    params = inspect.signature(Grantex).parameters
+    assert list(params) == ["api_key", "base_url", "timeout", "max_retries"]
+    assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for p in params.values())
+    assert params["api_key"].default is None
+    assert params["timeout"].default == 30.0
+    assert params["max_retries"].default == 3
+    with pytest.raises(TypeError):
+        Grantex("gx_key")  # type: ignore[call-arg]
+
+
+def test_default_base_url() -> None:
+    with Grantex(api_key="k") as client:
+        assert client.base_url == "https://api.grantex.dev"
+
+
+def test_missing_key_has_the_documented_message() -> None:
+    with pytest.raises(ValueError) as info:
+        Grantex()
+    assert str(info.value) == MISSING_KEY
+    with pytest.raises(ValueError, match="API key is required"):
+        Grantex(api_key="   ")
+
+
+def test_key_and_base_url_from_the_environment(
+    server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GRANTEX_API_KEY", "  gx_from_env  ")
+    monkeypatch.setenv("GRANTEX_BASE_URL", server.url + "/")
+    server.wire("list-200")
+    with Grantex() as client:
+        assert client.base_url == server.url
+        assert client.anomalies.list().total == 4
+    assert server.last.headers["authorization"] == "Bearer gx_from_env"
+    assert server.last.path == "/v1/anomalies"
+
+
+def test_explicit_arguments_win_over_the_environment(
+    server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GRANTEX_API_KEY", "gx_from_env")
+    monkeypatch.setenv("GRANTEX_BASE_URL", "http://127.0.0.1:9")
+    server.wire("list-200")
+    with Grantex(api_key="gx_explicit", base_url=server.url) as client:
+        client.anomalies.list()
+    assert server.last.headers["authorization"] == "Bearer gx_explicit"
+
+
+def test_base_url_path_prefix_is_kept(server: Server) -> None:
+    server.wire("list-200")
+    with Grantex(api_key="k", base_url=server.url + "/prefix/") as client:
+        client.anomalies.list()
+    assert server.last.path == "/prefix/v1/anomalies"
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"base_url": "not a url"},
+        {"base_url": "ftp://example.com"},
+        {"base_url": "http://example.com/?q=1"},
+        {"timeout": 0},
+        {"timeout": -1.0},
+        {"timeout": float("nan")},
+        {"max_retries": -1},
+    ],
+)
+def test_bad_configuration_is_a_value_error(kwargs: dict[str, object]) -> None:
+    with pytest.raises(ValueError) as info:
+        Grantex(api_key=API_KEY, **kwargs)  # type: ignore[arg-type]
+    assert API_KEY not in str(info.value)
+
+
+@pytest.mark.parametrize("key", [API_KEY + "\x00x", API_KEY + "\nx", "gx with space"])
+def test_unusable_key_is_a_value_error_without_the_key(key: str) -> None:
+    with pytest.raises(ValueError) as info:
+        Grantex(api_key=key)
+    assert key.strip() not in str(info.value)
+    assert API_KEY not in repr(info.value)
+
+
+def test_sends_the_key_and_a_user_agent(client: Grantex, server: Server) -> None:
+    server.wire("list-200")
+    client.anomalies.list()
+    headers = server.last.headers
+    assert headers["authorization"] == f"Bearer {API_KEY}"
+    assert headers["user-agent"] == f"grantex-python/{grantex.__version__} (rust)"
+    assert headers["accept"] == "application/json"
+
+
+def test_repr_shows_the_base_url_but_never_the_key(server: Server) -> None:
+    client = Grantex(api_key=API_KEY, base_url=server.url)
+    for text in (repr(client), str(client), repr(client.anomalies), repr(vars(client))):
+        assert API_KEY not in text
+    assert repr(client) == f"Grantex(base_url={server.url!r})"
+    assert server.url in repr(client.anomalies)
+    client.close()
+
+
+def test_last_rate_limit(client: Grantex, server: Server) -> None:
+    assert client.last_rate_limit is None
+    server.wire("list-200")
+    client.anomalies.list()
+    assert client.last_rate_limit == RateLimit(limit=100, remaining=98, reset=41)
+    server.reply(200, {"anomalies": [], "total": 0}, rate_headers=False)
+    client.anomalies.list()
+    assert client.last_rate_limit is None
+
+
+def test_context_manager_and_close(server: Server) -> None:
+    server.wire("list-200")
+    with Grantex(api_key=API_KEY, base_url=server.url) as client:
+        assert not client.closed
+        client.anomalies.list()
+    assert client.closed
+    client.close()  # idempotent
+    with pytest.raises(GrantexClosedError) as info:
+        client.anomalies.list()
+    # Both a GrantexError and a ValueError (like an operation on a closed file).
+    assert isinstance(info.value, GrantexError)
+    assert isinstance(info.value, ValueError)
+    with pytest.raises(GrantexClosedError):
+        client.anomalies.detect()
+    with pytest.raises(GrantexClosedError):
+        client.anomalies.acknowledge("anm_1")
+    assert len(server.requests) == 1
