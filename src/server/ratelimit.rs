@@ -181,9 +181,9 @@ impl Limiter {
 /// A window length the way the hosted framework words it: "1 minute", "30 seconds".
 pub(crate) fn humanize(window: Duration) -> String {
     let secs = window.as_secs();
-    let (n, unit) = if secs >= 3600 && secs % 3600 == 0 {
+    let (n, unit) = if secs >= 3600 && secs.is_multiple_of(3600) {
         (secs / 3600, "hour")
-    } else if secs >= 60 && secs % 60 == 0 {
+    } else if secs >= 60 && secs.is_multiple_of(60) {
         (secs / 60, "minute")
     } else if secs >= 1 {
         (secs, "second")

@@ -56,7 +56,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
 /// The application's error shape: `{"message", "code", "requestId"}`.
 fn app_error(status: StatusCode, message: &str, code: &str) -> Reply {
     #[derive(Serialize)]
-    struct Body<'a> {
+    struct ErrorBody<'a> {
         message: &'a str,
         code: &'a str,
         #[serde(rename = "requestId")]
@@ -64,7 +64,7 @@ fn app_error(status: StatusCode, message: &str, code: &str) -> Reply {
     }
     Reply::json(
         status,
-        &Body {
+        &ErrorBody {
             message,
             code,
             request_id: ids::request_id(),
@@ -74,13 +74,20 @@ fn app_error(status: StatusCode, message: &str, code: &str) -> Reply {
 
 /// The framework's own 404: `{"message": "Route GET:/x not found", "error", "statusCode"}`.
 fn route_not_found(method: &Method, path_and_query: &str) -> Reply {
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct NotFoundBody {
+        message: String,
+        error: &'static str,
+        status_code: u16,
+    }
     Reply::json(
         StatusCode::NOT_FOUND,
-        &json!({
-            "message": format!("Route {method}:{path_and_query} not found"),
-            "error": "Not Found",
-            "statusCode": 404,
-        }),
+        &NotFoundBody {
+            message: format!("Route {method}:{path_and_query} not found"),
+            error: "Not Found",
+            status_code: 404,
+        },
     )
 }
 

@@ -26,8 +26,7 @@ const DAY_MS: i64 = 24 * HOUR_MS;
 
 /// Whether `at` falls between 22:00 and 06:00 UTC.
 pub(crate) fn is_off_hours(at: Timestamp) -> bool {
-    let hour = at.hour();
-    hour >= 22 || hour < 6
+    !(6..22).contains(&at.hour())
 }
 
 /// All findings for an account's data at `now`, in the hosted order: rate spikes,

@@ -305,7 +305,7 @@ impl Account {
             .iter()
             .filter(|a| !unacknowledged_only || a.acknowledged_at.is_none())
             .collect();
-        list.sort_by(|a, b| (b.detected_at, b.seq).cmp(&(a.detected_at, a.seq)));
+        list.sort_by_key(|a| std::cmp::Reverse((a.detected_at, a.seq)));
         list
     }
 }
