@@ -451,3 +451,15 @@ impl Drop for TestServer {
         let _ = self.stop.send(true);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// The Python bindings keep a `TestServer` in a `#[pyclass]` used from any thread.
+    #[test]
+    fn server_types_are_send_and_sync() {
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<super::TestServer>();
+        send_sync::<super::Clock>();
+        send_sync::<super::Fault>();
+    }
+}
