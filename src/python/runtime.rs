@@ -1,5 +1,5 @@
-//! The one tokio runtime of the process (a single I/O worker thread; calls run their
-//! futures on the calling thread inside `block_on`).
+//! The one tokio runtime of the process: a single worker thread, on which every call and
+//! every connection task runs (callers wait on a channel with the GIL released).
 //!
 //! It belongs to the process that built it: after `os.fork()` the child has none of its
 //! threads, so the child builds its own and the parent's is leaked (never dropped: dropping

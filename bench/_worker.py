@@ -1,0 +1,49 @@
+"""One benchmark run, in the interpreter of the implementation under test.
+
+The same code drives both the documented SDK (grantex==0.7.2, httpx) and this project's
+module: they have the same API. Prints one JSON object: the median seconds per call.
+
+    python _worker.py URL API_KEY SCENARIO CALLS ROUNDS
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+import time
+from typing import Any, Callable
+
+from grantex import Grantex
+
+WARMUP = 30
+
+
+def main() -> None:
+    url, key, scenario = sys.argv[1], sys.argv[2], sys.argv[3]
+    calls, rounds = int(sys.argv[4]), int(sys.argv[5])
+    with Grantex(api_key=key, base_url=url) as client:
+        call: Callable[[], Any]
+        if scenario == "acknowledge":
+            anomaly_id = client.anomalies.detect().anomalies[0].id
+            call = lambda: client.anomalies.acknowledge(anomaly_id)  # noqa: E731
+        elif scenario.startswith("list"):
+            call = client.anomalies.list
+        else:
+            raise SystemExit(f"unknown scenario {scenario!r}")
+
+        for _ in range(WARMUP):
+            call()
+        per_call = []
+        for _ in range(rounds):
+            start = time.perf_counter()
+            for _ in range(calls):
+                result = call()
+            per_call.append((time.perf_counter() - start) / calls)
+        if scenario.startswith("list"):
+            assert len(result.anomalies) == result.total, result.total
+    print(json.dumps({"per_call": statistics.median(per_call), "rounds": per_call}))
+
+
+if __name__ == "__main__":
+    main()
