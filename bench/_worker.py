@@ -26,7 +26,7 @@ def main() -> None:
         call: Callable[[], Any]
         if scenario == "acknowledge":
             anomaly_id = client.anomalies.detect().anomalies[0].id
-            call = lambda: client.anomalies.acknowledge(anomaly_id)  # noqa: E731
+            call = lambda: client.anomalies.acknowledge(anomaly_id)
         elif scenario.startswith("list"):
             call = client.anomalies.list
         else:
