@@ -35,6 +35,7 @@ def main() -> None:
         for _ in range(WARMUP):
             call()
         per_call = []
+        result: Any = None
         for _ in range(rounds):
             start = time.perf_counter()
             for _ in range(calls):
