@@ -12,6 +12,7 @@
 mod convert;
 mod errors;
 mod runtime;
+mod testing;
 
 use std::{
     future::Future,
@@ -243,5 +244,6 @@ fn block_on<T: Send + 'static>(
 fn native_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_class::<Client>()?;
+    testing::register(m)?;
     Ok(())
 }
