@@ -93,7 +93,8 @@ impl fmt::Debug for Grantex {
     }
 }
 
-/// The anomalies operations of a [`Grantex`] client (`client.anomalies()`).
+/// The anomalies operations of a [`Grantex`] client (`client.anomalies()`). `Copy`, and its
+/// futures borrow only the client, so `client.anomalies().list(..)` can be stored and awaited later.
 #[derive(Debug, Clone, Copy)]
 pub struct Anomalies<'a> {
     client: &'a Grantex,
@@ -103,13 +104,13 @@ impl Anomalies<'_> {
     /// Runs anomaly detection across all agents (`POST /v1/anomalies/detect`).
     ///
     /// Replaces the account's unacknowledged anomalies with the ones found now.
-    pub async fn detect(&self) -> Result<DetectAnomaliesResponse, Error> {
+    pub async fn detect(self) -> Result<DetectAnomaliesResponse, Error> {
         let api = &self.client.api;
         self.client.call(|| api.detect_anomalies().send()).await
     }
 
     /// Lists stored anomalies, newest first (`GET /v1/anomalies`).
-    pub async fn list(&self, params: ListAnomaliesParams) -> Result<ListAnomaliesResponse, Error> {
+    pub async fn list(self, params: ListAnomaliesParams) -> Result<ListAnomaliesResponse, Error> {
         let api = &self.client.api;
         self.client
             .call(|| {
@@ -130,7 +131,7 @@ impl Anomalies<'_> {
     ///
     /// The id is percent-encoded as one path segment; an id that cannot be one (`""`, `"."`,
     /// `".."`) is refused with [`Error::InvalidArgument`] before anything is sent.
-    pub async fn acknowledge(&self, anomaly_id: &str) -> Result<Anomaly, Error> {
+    pub async fn acknowledge(self, anomaly_id: &str) -> Result<Anomaly, Error> {
         check_path_segment(anomaly_id)?;
         let api = &self.client.api;
         self.client

@@ -82,6 +82,12 @@ async fn list_decodes_metadata_sent_as_a_json_string() {
         spike.metadata,
         json!({"count": 55, "windowHours": 1, "threshold": 50})
     );
+    let keys: Vec<_> = spike.metadata.as_object().unwrap().keys().collect();
+    assert_eq!(
+        keys,
+        ["count", "windowHours", "threshold"],
+        "the server's key order"
+    );
     let failing = result
         .anomalies
         .iter()

@@ -550,7 +550,8 @@ async fn metadata_is_an_object_in_detect_and_a_string_in_list_and_acknowledge() 
         expected
     );
     let keys: Vec<&String> = acked.as_object().unwrap().keys().collect();
-    let mut expected_keys = vec![
+    // serde_json keeps key order (feature preserve_order): this is the wire's order.
+    let expected_keys = vec![
         "id",
         "type",
         "severity",
@@ -561,7 +562,6 @@ async fn metadata_is_an_object_in_detect_and_a_string_in_list_and_acknowledge() 
         "detectedAt",
         "acknowledgedAt",
     ];
-    expected_keys.sort(); // serde_json's Map sorts; the raw order is checked in the demo test
     assert_eq!(keys, expected_keys);
 }
 
