@@ -172,6 +172,28 @@ def test_garbage_collection_stops_the_server() -> None:
             time.sleep(0.05)
 
 
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="POSIX only")
+def test_fork(server: GrantexTestServer, client: Grantex) -> None:
+    """A forked child can call the parent's server, start its own, and close (forget) the
+    inherited one without hanging; the parent's keeps serving."""
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover (the child)
+        code = 1
+        try:
+            with Grantex(api_key=server.api_key, base_url=server.url) as inherited:
+                inherited.anomalies.list()
+            with GrantexTestServer() as own, Grantex(api_key=own.api_key, base_url=own.url) as c:
+                c.anomalies.list()
+            server.close()
+            code = 0
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+    assert not server.closed
+    assert client.anomalies.list().total == 0
+
+
 def test_a_port_in_use_is_an_oserror(server: GrantexTestServer) -> None:
     with pytest.raises(OSError) as info:
         GrantexTestServer(port=server.port)
