@@ -6,7 +6,8 @@
 //! read that dict, so they cannot tell the difference.
 
 use pyo3::{
-    intern,
+    exceptions::PyTypeError,
+    ffi, intern,
     prelude::*,
     sync::PyOnceLock,
     types::{PyBool, PyDict, PyFloat, PyList, PyString, PyTuple, PyType},
@@ -15,14 +16,57 @@ use serde_json::Value;
 
 use crate::models::{Anomaly, DetectAnomaliesResponse, ListAnomaliesResponse, RateLimit};
 
+/// A dataclass and its `tp_new` slot (`object.__new__`, inherited).
+pub(super) struct Class {
+    ty: Py<PyType>,
+    new: ffi::newfunc,
+}
+
+impl Class {
+    fn get(module: &Bound<'_, PyModule>, name: &str) -> PyResult<Class> {
+        let ty = module.getattr(name)?.cast_into::<PyType>()?;
+        // SAFETY: `ty` is a live type object; heap types (every class defined in Python)
+        // can be asked for their slots under the stable ABI.
+        let slot = unsafe { ffi::PyType_GetSlot(ty.as_type_ptr(), ffi::Py_tp_new) };
+        if slot.is_null() {
+            return Err(PyTypeError::new_err(format!(
+                "{name} cannot be instantiated"
+            )));
+        }
+        // SAFETY: the `Py_tp_new` slot holds a `newfunc`.
+        let new = unsafe { std::mem::transmute::<*mut std::ffi::c_void, ffi::newfunc>(slot) };
+        Ok(Class {
+            ty: ty.unbind(),
+            new,
+        })
+    }
+
+    /// `cls.__new__(cls)` (no `__init__`) and the new instance's `__dict__`.
+    fn instantiate<'py>(
+        &self,
+        py: Python<'py>,
+    ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyDict>)> {
+        let args = PyTuple::empty(py);
+        // SAFETY: calling the type's own `tp_new` with the type, an empty argument tuple and
+        // no keywords is what `cls.__new__(cls)` does; the result is a new reference or NULL
+        // with an exception set.
+        let instance = unsafe {
+            let raw = (self.new)(self.ty.as_ptr().cast(), args.as_ptr(), std::ptr::null_mut());
+            Bound::from_owned_ptr_or_err(py, raw)?
+        };
+        let dict = instance
+            .getattr(intern!(py, "__dict__"))?
+            .cast_into::<PyDict>()?;
+        Ok((instance, dict))
+    }
+}
+
 /// The Python classes the bindings build, looked up once per process.
 pub(super) struct Classes {
-    pub anomaly: Py<PyType>,
-    pub detect_response: Py<PyType>,
-    pub list_response: Py<PyType>,
-    pub rate_limit: Py<PyType>,
-    /// `object.__new__`.
-    object_new: Py<PyAny>,
+    anomaly: Class,
+    detect_response: Class,
+    list_response: Class,
+    rate_limit: Class,
     pub api_error: Py<PyType>,
     pub auth_error: Py<PyType>,
     pub network_error: Py<PyType>,
@@ -41,15 +85,10 @@ pub(super) fn classes(py: Python<'_>) -> PyResult<&'static Classes> {
             Ok(module.getattr(name)?.cast_into::<PyType>()?.unbind())
         };
         Ok::<_, PyErr>(Classes {
-            anomaly: class(&models, "Anomaly")?,
-            detect_response: class(&models, "DetectAnomaliesResponse")?,
-            list_response: class(&models, "ListAnomaliesResponse")?,
-            rate_limit: class(&models, "RateLimit")?,
-            object_new: py
-                .import("builtins")?
-                .getattr("object")?
-                .getattr("__new__")?
-                .unbind(),
+            anomaly: Class::get(&models, "Anomaly")?,
+            detect_response: Class::get(&models, "DetectAnomaliesResponse")?,
+            list_response: Class::get(&models, "ListAnomaliesResponse")?,
+            rate_limit: Class::get(&models, "RateLimit")?,
             api_error: class(&errors, "GrantexApiError")?,
             auth_error: class(&errors, "GrantexAuthError")?,
             network_error: class(&errors, "GrantexNetworkError")?,
@@ -60,73 +99,117 @@ pub(super) fn classes(py: Python<'_>) -> PyResult<&'static Classes> {
     })
 }
 
-/// A new, empty instance of `cls` and its `__dict__`.
-fn new_instance<'py>(
+/// Python strings for the values that repeat across the anomalies of one response
+/// (`type`, `severity`, timestamps, agent ids, metadata keys): each distinct value is created
+/// once and shared, as `json.loads` shares nothing but `str` objects are immutable, so
+/// sharing is invisible. A few dozen entries, searched linearly: short keys compare fast.
+struct Strings<'a, 'py> {
     py: Python<'py>,
-    classes: &Classes,
-    cls: &Py<PyType>,
-) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyDict>)> {
-    let instance = classes.object_new.bind(py).call1((cls.bind(py),))?;
-    let dict = instance
-        .getattr(intern!(py, "__dict__"))?
-        .cast_into::<PyDict>()?;
-    Ok((instance, dict))
+    seen: Vec<(&'a str, Bound<'py, PyString>)>,
+}
+
+impl<'a, 'py> Strings<'a, 'py> {
+    const MAX: usize = 48;
+
+    fn new(py: Python<'py>) -> Self {
+        Strings {
+            py,
+            seen: Vec::with_capacity(16),
+        }
+    }
+
+    fn get(&mut self, text: &'a str) -> Bound<'py, PyString> {
+        if let Some((_, s)) = self.seen.iter().find(|(t, _)| *t == text) {
+            return s.clone();
+        }
+        let s = PyString::new(self.py, text);
+        if self.seen.len() < Self::MAX {
+            self.seen.push((text, s.clone()));
+        }
+        s
+    }
+
+    fn get_opt(&mut self, text: &'a Option<String>) -> Option<Bound<'py, PyString>> {
+        text.as_deref().map(|t| self.get(t))
+    }
 }
 
 pub(super) fn anomaly<'py>(
     py: Python<'py>,
     classes: &Classes,
-    a: Anomaly,
+    a: &Anomaly,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let (instance, d) = new_instance(py, classes, &classes.anomaly)?;
-    d.set_item(intern!(py, "id"), a.id)?;
-    d.set_item(intern!(py, "type"), a.type_)?;
-    d.set_item(intern!(py, "severity"), a.severity)?;
-    d.set_item(intern!(py, "agent_id"), a.agent_id)?;
-    d.set_item(intern!(py, "principal_id"), a.principal_id)?;
-    d.set_item(intern!(py, "description"), a.description)?;
-    d.set_item(intern!(py, "metadata"), json(py, &a.metadata)?)?;
-    d.set_item(intern!(py, "detected_at"), a.detected_at)?;
-    d.set_item(intern!(py, "acknowledged_at"), a.acknowledged_at)?;
+    anomaly_with(classes, &mut Strings::new(py), a)
+}
+
+fn anomaly_with<'a, 'py>(
+    classes: &Classes,
+    strings: &mut Strings<'a, 'py>,
+    a: &'a Anomaly,
+) -> PyResult<Bound<'py, PyAny>> {
+    let py = strings.py;
+    let (instance, d) = classes.anomaly.instantiate(py)?;
+    d.set_item(intern!(py, "id"), PyString::new(py, &a.id))?;
+    d.set_item(intern!(py, "type"), strings.get(&a.type_))?;
+    d.set_item(intern!(py, "severity"), strings.get(&a.severity))?;
+    d.set_item(intern!(py, "agent_id"), strings.get_opt(&a.agent_id))?;
+    d.set_item(
+        intern!(py, "principal_id"),
+        strings.get_opt(&a.principal_id),
+    )?;
+    d.set_item(
+        intern!(py, "description"),
+        PyString::new(py, &a.description),
+    )?;
+    d.set_item(intern!(py, "metadata"), json_with(strings, &a.metadata)?)?;
+    d.set_item(intern!(py, "detected_at"), strings.get(&a.detected_at))?;
+    d.set_item(
+        intern!(py, "acknowledged_at"),
+        strings.get_opt(&a.acknowledged_at),
+    )?;
     Ok(instance)
 }
 
 fn anomalies<'py>(
     py: Python<'py>,
     classes: &Classes,
-    list: Vec<Anomaly>,
+    list: &[Anomaly],
 ) -> PyResult<Bound<'py, PyTuple>> {
+    let mut strings = Strings::new(py);
     let items = list
-        .into_iter()
-        .map(|a| anomaly(py, classes, a))
+        .iter()
+        .map(|a| anomaly_with(classes, &mut strings, a))
         .collect::<PyResult<Vec<_>>>()?;
     PyTuple::new(py, items)
 }
 
-pub(super) fn detect_response(
-    py: Python<'_>,
-    r: DetectAnomaliesResponse,
-) -> PyResult<Bound<'_, PyAny>> {
+pub(super) fn detect_response<'py>(
+    py: Python<'py>,
+    r: &DetectAnomaliesResponse,
+) -> PyResult<Bound<'py, PyAny>> {
     let classes = classes(py)?;
-    let (instance, d) = new_instance(py, classes, &classes.detect_response)?;
-    d.set_item(intern!(py, "detected_at"), r.detected_at)?;
+    let (instance, d) = classes.detect_response.instantiate(py)?;
+    d.set_item(
+        intern!(py, "detected_at"),
+        PyString::new(py, &r.detected_at),
+    )?;
     d.set_item(intern!(py, "total"), r.total)?;
     d.set_item(
         intern!(py, "anomalies"),
-        anomalies(py, classes, r.anomalies)?,
+        anomalies(py, classes, &r.anomalies)?,
     )?;
     Ok(instance)
 }
 
-pub(super) fn list_response(
-    py: Python<'_>,
-    r: ListAnomaliesResponse,
-) -> PyResult<Bound<'_, PyAny>> {
+pub(super) fn list_response<'py>(
+    py: Python<'py>,
+    r: &ListAnomaliesResponse,
+) -> PyResult<Bound<'py, PyAny>> {
     let classes = classes(py)?;
-    let (instance, d) = new_instance(py, classes, &classes.list_response)?;
+    let (instance, d) = classes.list_response.instantiate(py)?;
     d.set_item(
         intern!(py, "anomalies"),
-        anomalies(py, classes, r.anomalies)?,
+        anomalies(py, classes, &r.anomalies)?,
     )?;
     d.set_item(intern!(py, "total"), r.total)?;
     Ok(instance)
@@ -138,7 +221,7 @@ pub(super) fn rate_limit(py: Python<'_>, r: Option<RateLimit>) -> PyResult<Bound
         return Ok(py.None().into_bound(py));
     };
     let classes = classes(py)?;
-    let (instance, d) = new_instance(py, classes, &classes.rate_limit)?;
+    let (instance, d) = classes.rate_limit.instantiate(py)?;
     d.set_item(intern!(py, "limit"), r.limit)?;
     d.set_item(intern!(py, "remaining"), r.remaining)?;
     d.set_item(intern!(py, "reset"), r.reset)?;
@@ -149,6 +232,14 @@ pub(super) fn rate_limit(py: Python<'_>, r: Option<RateLimit>) -> PyResult<Bound
 /// A JSON value as the `json` module would decode it: dict, list, str, int, float, bool,
 /// None.
 pub(super) fn json<'py>(py: Python<'py>, value: &Value) -> PyResult<Bound<'py, PyAny>> {
+    json_with(&mut Strings::new(py), value)
+}
+
+fn json_with<'a, 'py>(
+    strings: &mut Strings<'a, 'py>,
+    value: &'a Value,
+) -> PyResult<Bound<'py, PyAny>> {
+    let py = strings.py;
     Ok(match value {
         Value::Null => py.None().into_bound(py),
         Value::Bool(b) => PyBool::new(py, *b).to_owned().into_any(),
@@ -165,14 +256,14 @@ pub(super) fn json<'py>(py: Python<'py>, value: &Value) -> PyResult<Bound<'py, P
         Value::Array(items) => {
             let list = PyList::empty(py);
             for item in items {
-                list.append(json(py, item)?)?;
+                list.append(json_with(strings, item)?)?;
             }
             list.into_any()
         }
         Value::Object(map) => {
             let dict = PyDict::new(py);
             for (key, item) in map {
-                dict.set_item(PyString::new(py, key), json(py, item)?)?;
+                dict.set_item(strings.get(key), json_with(strings, item)?)?;
             }
             dict.into_any()
         }

@@ -136,7 +136,9 @@ impl Client {
     fn detect<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let client = self.client(py)?;
         let response = block_on(py, async move { client.anomalies().detect().await })?;
-        convert::detect_response(py, response)
+        let result = convert::detect_response(py, &response);
+        runtime::drop_later(response);
+        result
     }
 
     /// `GET /v1/anomalies[?unacknowledged=true]` → `ListAnomaliesResponse`.
@@ -144,7 +146,9 @@ impl Client {
         let client = self.client(py)?;
         let params = ListAnomaliesParams { unacknowledged };
         let response = block_on(py, async move { client.anomalies().list(params).await })?;
-        convert::list_response(py, response)
+        let result = convert::list_response(py, &response);
+        runtime::drop_later(response);
+        result
     }
 
     /// `PATCH /v1/anomalies/{id}/acknowledge` → `Anomaly`.
@@ -153,7 +157,7 @@ impl Client {
         let anomaly = block_on(py, async move {
             client.anomalies().acknowledge(&anomaly_id).await
         })?;
-        convert::anomaly(py, convert::classes(py)?, anomaly)
+        convert::anomaly(py, convert::classes(py)?, &anomaly)
     }
 
     /// The rate-limit headers of the last response (`RateLimit`), or None.

@@ -31,3 +31,34 @@ pub(super) fn get() -> PyResult<&'static Runtime> {
     *slot = Some((pid, runtime));
     Ok(runtime)
 }
+
+/// Frees a decoded response with many anomalies on the runtime's worker (the thread that
+/// allocated it) instead of the caller's, which is then free to return to Python sooner.
+pub(super) fn drop_later<T: HasAnomalies + Send + 'static>(value: T) {
+    if value.anomaly_count() < 64 {
+        return drop(value);
+    }
+    match get() {
+        Ok(runtime) => {
+            runtime.spawn(async move { drop(value) });
+        }
+        Err(_) => drop(value),
+    }
+}
+
+/// Responses that hold anomalies (how big they are to free).
+pub(super) trait HasAnomalies {
+    fn anomaly_count(&self) -> usize;
+}
+
+impl HasAnomalies for crate::models::ListAnomaliesResponse {
+    fn anomaly_count(&self) -> usize {
+        self.anomalies.len()
+    }
+}
+
+impl HasAnomalies for crate::models::DetectAnomaliesResponse {
+    fn anomaly_count(&self) -> usize {
+        self.anomalies.len()
+    }
+}

@@ -97,6 +97,8 @@ def test_list_decodes_metadata_sent_as_a_string(client: Grantex, server: Server)
         "windowHours": 24,
         "threshold": 0.2,
     }
+    # The key order is the server's, as json.loads would give it.
+    assert list(high_failure.metadata) == list(json.loads(raw["anomalies"][2]["metadata"]))
     assert isinstance(high_failure.metadata["threshold"], float)
     assert isinstance(high_failure.metadata["badCount"], int)
 
