@@ -1,5 +1,6 @@
-//! The one tokio runtime of the process: a single worker thread, on which every call and
-//! every connection task runs (callers wait on a channel with the GIL released).
+//! The one tokio runtime of the process: a multi-thread runtime with a single worker
+//! thread, which runs the connection tasks; each call's own future is polled by the calling
+//! thread inside `block_on`, with the GIL released.
 //!
 //! It belongs to the process that built it: after `os.fork()` the child has none of its
 //! threads, so the child builds its own and the parent's is leaked (never dropped: dropping
@@ -30,35 +31,4 @@ pub(super) fn get() -> PyResult<&'static Runtime> {
     let runtime: &'static Runtime = Box::leak(Box::new(runtime));
     *slot = Some((pid, runtime));
     Ok(runtime)
-}
-
-/// Frees a decoded response with many anomalies on the runtime's worker (the thread that
-/// allocated it) instead of the caller's, which is then free to return to Python sooner.
-pub(super) fn drop_later<T: HasAnomalies + Send + 'static>(value: T) {
-    if value.anomaly_count() < 64 {
-        return drop(value);
-    }
-    match get() {
-        Ok(runtime) => {
-            runtime.spawn(async move { drop(value) });
-        }
-        Err(_) => drop(value),
-    }
-}
-
-/// Responses that hold anomalies (how big they are to free).
-pub(super) trait HasAnomalies {
-    fn anomaly_count(&self) -> usize;
-}
-
-impl HasAnomalies for crate::models::ListAnomaliesResponse {
-    fn anomaly_count(&self) -> usize {
-        self.anomalies.len()
-    }
-}
-
-impl HasAnomalies for crate::models::DetectAnomaliesResponse {
-    fn anomaly_count(&self) -> usize {
-        self.anomalies.len()
-    }
 }
