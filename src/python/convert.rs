@@ -1,9 +1,8 @@
 //! Rust results → instances of the Python dataclasses of `grantex._models`, built directly
-//! (no JSON round trip, no `__init__` call): `object.__new__(cls)`, then the fields are
-//! stored in the instance `__dict__`, in declaration order, exactly as the frozen
-//! dataclass `__init__` would have stored them (it writes the same dict through
-//! `object.__setattr__`). `==`, `repr`, `asdict`, `replace`, `copy` and `pickle` only ever
-//! read that dict, so they cannot tell the difference.
+//! (no JSON round trip, no `__init__` call): `cls.__new__(cls)`, then each field is stored
+//! with `object.__setattr__`, in declaration order, exactly as the frozen dataclass
+//! `__init__` stores them. The instances are the same, down to their attribute storage, so
+//! `==`, `repr`, `asdict`, `replace`, `copy` and `pickle` cannot tell them apart.
 
 use pyo3::{
     exceptions::PyTypeError,
@@ -11,6 +10,7 @@ use pyo3::{
     prelude::*,
     sync::PyOnceLock,
     types::{PyBool, PyDict, PyFloat, PyList, PyString, PyTuple, PyType},
+    IntoPyObjectExt,
 };
 use serde_json::Value;
 
@@ -41,23 +41,39 @@ impl Class {
         })
     }
 
-    /// `cls.__new__(cls)` (no `__init__`) and the new instance's `__dict__`.
-    fn instantiate<'py>(
-        &self,
-        py: Python<'py>,
-    ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyDict>)> {
+    /// `cls.__new__(cls)`, without `__init__`: an instance with no attributes yet.
+    fn instantiate<'py>(&self, py: Python<'py>) -> PyResult<Instance<'py>> {
         let args = PyTuple::empty(py);
         // SAFETY: calling the type's own `tp_new` with the type, an empty argument tuple and
         // no keywords is what `cls.__new__(cls)` does; the result is a new reference or NULL
         // with an exception set.
-        let instance = unsafe {
+        unsafe {
             let raw = (self.new)(self.ty.as_ptr().cast(), args.as_ptr(), std::ptr::null_mut());
-            Bound::from_owned_ptr_or_err(py, raw)?
-        };
-        let dict = instance
-            .getattr(intern!(py, "__dict__"))?
-            .cast_into::<PyDict>()?;
-        Ok((instance, dict))
+            Bound::from_owned_ptr_or_err(py, raw).map(Instance)
+        }
+    }
+}
+
+/// An instance being filled in.
+struct Instance<'py>(Bound<'py, PyAny>);
+
+impl<'py> Instance<'py> {
+    /// `object.__setattr__(instance, name, value)`: exactly how the frozen dataclass
+    /// `__init__` stores each field (bypassing the class's `__setattr__`, which refuses).
+    fn set<V: IntoPyObject<'py>>(&self, name: &Bound<'py, PyString>, value: V) -> PyResult<()> {
+        let value = value.into_bound_py_any(self.0.py())?;
+        // SAFETY: three live objects; returns 0, or -1 with an exception set.
+        let status =
+            unsafe { ffi::PyObject_GenericSetAttr(self.0.as_ptr(), name.as_ptr(), value.as_ptr()) };
+        if status == 0 {
+            Ok(())
+        } else {
+            Err(PyErr::fetch(self.0.py()))
+        }
+    }
+
+    fn finish(self) -> Bound<'py, PyAny> {
+        self.0
     }
 }
 
@@ -148,26 +164,26 @@ fn anomaly_with<'a, 'py>(
     a: &'a Anomaly,
 ) -> PyResult<Bound<'py, PyAny>> {
     let py = strings.py;
-    let (instance, d) = classes.anomaly.instantiate(py)?;
-    d.set_item(intern!(py, "id"), PyString::new(py, &a.id))?;
-    d.set_item(intern!(py, "type"), strings.get(&a.type_))?;
-    d.set_item(intern!(py, "severity"), strings.get(&a.severity))?;
-    d.set_item(intern!(py, "agent_id"), strings.get_opt(&a.agent_id))?;
-    d.set_item(
+    let d = classes.anomaly.instantiate(py)?;
+    d.set(intern!(py, "id"), PyString::new(py, &a.id))?;
+    d.set(intern!(py, "type"), strings.get(&a.type_))?;
+    d.set(intern!(py, "severity"), strings.get(&a.severity))?;
+    d.set(intern!(py, "agent_id"), strings.get_opt(&a.agent_id))?;
+    d.set(
         intern!(py, "principal_id"),
         strings.get_opt(&a.principal_id),
     )?;
-    d.set_item(
+    d.set(
         intern!(py, "description"),
         PyString::new(py, &a.description),
     )?;
-    d.set_item(intern!(py, "metadata"), json_with(strings, &a.metadata)?)?;
-    d.set_item(intern!(py, "detected_at"), strings.get(&a.detected_at))?;
-    d.set_item(
+    d.set(intern!(py, "metadata"), json_with(strings, &a.metadata)?)?;
+    d.set(intern!(py, "detected_at"), strings.get(&a.detected_at))?;
+    d.set(
         intern!(py, "acknowledged_at"),
         strings.get_opt(&a.acknowledged_at),
     )?;
-    Ok(instance)
+    Ok(d.finish())
 }
 
 fn anomalies<'py>(
@@ -188,17 +204,17 @@ pub(super) fn detect_response<'py>(
     r: &DetectAnomaliesResponse,
 ) -> PyResult<Bound<'py, PyAny>> {
     let classes = classes(py)?;
-    let (instance, d) = classes.detect_response.instantiate(py)?;
-    d.set_item(
+    let d = classes.detect_response.instantiate(py)?;
+    d.set(
         intern!(py, "detected_at"),
         PyString::new(py, &r.detected_at),
     )?;
-    d.set_item(intern!(py, "total"), r.total)?;
-    d.set_item(
+    d.set(intern!(py, "total"), r.total)?;
+    d.set(
         intern!(py, "anomalies"),
         anomalies(py, classes, &r.anomalies)?,
     )?;
-    Ok(instance)
+    Ok(d.finish())
 }
 
 pub(super) fn list_response<'py>(
@@ -206,13 +222,13 @@ pub(super) fn list_response<'py>(
     r: &ListAnomaliesResponse,
 ) -> PyResult<Bound<'py, PyAny>> {
     let classes = classes(py)?;
-    let (instance, d) = classes.list_response.instantiate(py)?;
-    d.set_item(
+    let d = classes.list_response.instantiate(py)?;
+    d.set(
         intern!(py, "anomalies"),
         anomalies(py, classes, &r.anomalies)?,
     )?;
-    d.set_item(intern!(py, "total"), r.total)?;
-    Ok(instance)
+    d.set(intern!(py, "total"), r.total)?;
+    Ok(d.finish())
 }
 
 /// A `RateLimit`, or None.
@@ -221,12 +237,12 @@ pub(super) fn rate_limit(py: Python<'_>, r: Option<RateLimit>) -> PyResult<Bound
         return Ok(py.None().into_bound(py));
     };
     let classes = classes(py)?;
-    let (instance, d) = classes.rate_limit.instantiate(py)?;
-    d.set_item(intern!(py, "limit"), r.limit)?;
-    d.set_item(intern!(py, "remaining"), r.remaining)?;
-    d.set_item(intern!(py, "reset"), r.reset)?;
-    d.set_item(intern!(py, "retry_after"), r.retry_after)?;
-    Ok(instance)
+    let d = classes.rate_limit.instantiate(py)?;
+    d.set(intern!(py, "limit"), r.limit)?;
+    d.set(intern!(py, "remaining"), r.remaining)?;
+    d.set(intern!(py, "reset"), r.reset)?;
+    d.set(intern!(py, "retry_after"), r.retry_after)?;
+    Ok(d.finish())
 }
 
 /// A JSON value as the `json` module would decode it: dict, list, str, int, float, bool,
