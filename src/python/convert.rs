@@ -115,38 +115,60 @@ pub(super) fn classes(py: Python<'_>) -> PyResult<&'static Classes> {
     })
 }
 
-/// Python strings for the values that repeat across the anomalies of one response
-/// (`type`, `severity`, timestamps, agent ids, metadata keys): each distinct value is created
-/// once and shared, as `json.loads` shares nothing but `str` objects are immutable, so
-/// sharing is invisible. A few dozen entries, searched linearly: short keys compare fast.
+/// Python strings for the values that repeat across the anomalies of one response: `type`,
+/// `severity` and the metadata keys. Each distinct value is created once and shared (`str`
+/// objects are immutable, so sharing is invisible). Values with many distinct forms (ids,
+/// timestamps) are not cached: the linear search would cost more than it saves.
 struct Strings<'a, 'py> {
     py: Python<'py>,
-    seen: Vec<(&'a str, Bound<'py, PyString>)>,
+    values: Vec<(&'a str, Bound<'py, PyString>)>,
+    keys: Vec<(&'a str, Bound<'py, PyString>)>,
 }
 
 impl<'a, 'py> Strings<'a, 'py> {
-    const MAX: usize = 48;
+    const MAX_VALUES: usize = 16;
+    const MAX_KEYS: usize = 32;
 
     fn new(py: Python<'py>) -> Self {
         Strings {
             py,
-            seen: Vec::with_capacity(16),
+            values: Vec::new(),
+            keys: Vec::new(),
         }
     }
 
-    fn get(&mut self, text: &'a str) -> Bound<'py, PyString> {
-        if let Some((_, s)) = self.seen.iter().find(|(t, _)| *t == text) {
+    fn cached(
+        py: Python<'py>,
+        cache: &mut Vec<(&'a str, Bound<'py, PyString>)>,
+        max: usize,
+        text: &'a str,
+    ) -> Bound<'py, PyString> {
+        if let Some((_, s)) = cache.iter().find(|(t, _)| *t == text) {
             return s.clone();
         }
-        let s = PyString::new(self.py, text);
-        if self.seen.len() < Self::MAX {
-            self.seen.push((text, s.clone()));
+        let s = PyString::new(py, text);
+        if cache.len() < max {
+            cache.push((text, s.clone()));
         }
         s
     }
 
-    fn get_opt(&mut self, text: &'a Option<String>) -> Option<Bound<'py, PyString>> {
-        text.as_deref().map(|t| self.get(t))
+    /// A `type` or `severity`.
+    fn value(&mut self, text: &'a str) -> Bound<'py, PyString> {
+        Self::cached(self.py, &mut self.values, Self::MAX_VALUES, text)
+    }
+
+    /// A metadata key.
+    fn key(&mut self, text: &'a str) -> Bound<'py, PyString> {
+        Self::cached(self.py, &mut self.keys, Self::MAX_KEYS, text)
+    }
+
+    fn new_str(&self, text: &str) -> Bound<'py, PyString> {
+        PyString::new(self.py, text)
+    }
+
+    fn new_opt(&self, text: &Option<String>) -> Option<Bound<'py, PyString>> {
+        text.as_deref().map(|t| self.new_str(t))
     }
 }
 
@@ -166,22 +188,22 @@ fn anomaly_with<'a, 'py>(
     let py = strings.py;
     let d = classes.anomaly.instantiate(py)?;
     d.set(intern!(py, "id"), PyString::new(py, &a.id))?;
-    d.set(intern!(py, "type"), strings.get(&a.type_))?;
-    d.set(intern!(py, "severity"), strings.get(&a.severity))?;
-    d.set(intern!(py, "agent_id"), strings.get_opt(&a.agent_id))?;
+    d.set(intern!(py, "type"), strings.value(&a.type_))?;
+    d.set(intern!(py, "severity"), strings.value(&a.severity))?;
+    d.set(intern!(py, "agent_id"), strings.new_opt(&a.agent_id))?;
     d.set(
         intern!(py, "principal_id"),
-        strings.get_opt(&a.principal_id),
+        strings.new_opt(&a.principal_id),
     )?;
     d.set(
         intern!(py, "description"),
         PyString::new(py, &a.description),
     )?;
     d.set(intern!(py, "metadata"), json_with(strings, &a.metadata)?)?;
-    d.set(intern!(py, "detected_at"), strings.get(&a.detected_at))?;
+    d.set(intern!(py, "detected_at"), strings.new_str(&a.detected_at))?;
     d.set(
         intern!(py, "acknowledged_at"),
-        strings.get_opt(&a.acknowledged_at),
+        strings.new_opt(&a.acknowledged_at),
     )?;
     Ok(d.finish())
 }
@@ -279,7 +301,7 @@ fn json_with<'a, 'py>(
         Value::Object(map) => {
             let dict = PyDict::new(py);
             for (key, item) in map {
-                dict.set_item(strings.get(key), json_with(strings, item)?)?;
+                dict.set_item(strings.key(key), json_with(strings, item)?)?;
             }
             dict.into_any()
         }
