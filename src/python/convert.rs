@@ -13,6 +13,10 @@ use pyo3::{
     IntoPyObjectExt,
 };
 use serde_json::Value;
+use std::{
+    collections::HashMap,
+    hash::{BuildHasherDefault, Hasher},
+};
 
 use crate::models::{Anomaly, DetectAnomaliesResponse, ListAnomaliesResponse, RateLimit};
 
@@ -116,59 +120,45 @@ pub(super) fn classes(py: Python<'_>) -> PyResult<&'static Classes> {
 }
 
 /// Python strings for the values that repeat across the anomalies of one response: `type`,
-/// `severity` and the metadata keys. Each distinct value is created once and shared (`str`
-/// objects are immutable, so sharing is invisible). Values with many distinct forms (ids,
-/// timestamps) are not cached: the linear search would cost more than it saves.
+/// `severity`, agent and principal ids, timestamps (one detect run stamps all its anomalies
+/// alike) and metadata keys. Each distinct value becomes one shared `str` (immutable, so
+/// sharing is invisible): fewer objects to create now and to free later. Values that are
+/// unique per anomaly (ids, descriptions) bypass the cache.
 struct Strings<'a, 'py> {
     py: Python<'py>,
-    values: Vec<(&'a str, Bound<'py, PyString>)>,
-    keys: Vec<(&'a str, Bound<'py, PyString>)>,
+    shared: HashMap<&'a str, Bound<'py, PyString>, BuildHasherDefault<FxHasher>>,
 }
 
 impl<'a, 'py> Strings<'a, 'py> {
-    const MAX_VALUES: usize = 16;
-    const MAX_KEYS: usize = 32;
+    /// Enough for every repeating value of a large page; past it, strings are just created.
+    const MAX_SHARED: usize = 4096;
 
     fn new(py: Python<'py>) -> Self {
         Strings {
             py,
-            values: Vec::new(),
-            keys: Vec::new(),
+            shared: HashMap::default(),
         }
     }
 
-    fn cached(
-        py: Python<'py>,
-        cache: &mut Vec<(&'a str, Bound<'py, PyString>)>,
-        max: usize,
-        text: &'a str,
-    ) -> Bound<'py, PyString> {
-        if let Some((_, s)) = cache.iter().find(|(t, _)| *t == text) {
+    /// A string likely to repeat within the response.
+    fn shared(&mut self, text: &'a str) -> Bound<'py, PyString> {
+        if let Some(s) = self.shared.get(text) {
             return s.clone();
         }
-        let s = PyString::new(py, text);
-        if cache.len() < max {
-            cache.push((text, s.clone()));
+        let s = PyString::new(self.py, text);
+        if self.shared.len() < Self::MAX_SHARED {
+            self.shared.insert(text, s.clone());
         }
         s
     }
 
-    /// A `type` or `severity`.
-    fn value(&mut self, text: &'a str) -> Bound<'py, PyString> {
-        Self::cached(self.py, &mut self.values, Self::MAX_VALUES, text)
+    fn shared_opt(&mut self, text: &'a Option<String>) -> Option<Bound<'py, PyString>> {
+        text.as_deref().map(|t| self.shared(t))
     }
 
-    /// A metadata key.
-    fn key(&mut self, text: &'a str) -> Bound<'py, PyString> {
-        Self::cached(self.py, &mut self.keys, Self::MAX_KEYS, text)
-    }
-
-    fn new_str(&self, text: &str) -> Bound<'py, PyString> {
+    /// A string unique to one anomaly.
+    fn unique(&self, text: &str) -> Bound<'py, PyString> {
         PyString::new(self.py, text)
-    }
-
-    fn new_opt(&self, text: &Option<String>) -> Option<Bound<'py, PyString>> {
-        text.as_deref().map(|t| self.new_str(t))
     }
 }
 
@@ -187,23 +177,20 @@ fn anomaly_with<'a, 'py>(
 ) -> PyResult<Bound<'py, PyAny>> {
     let py = strings.py;
     let d = classes.anomaly.instantiate(py)?;
-    d.set(intern!(py, "id"), PyString::new(py, &a.id))?;
-    d.set(intern!(py, "type"), strings.value(&a.type_))?;
-    d.set(intern!(py, "severity"), strings.value(&a.severity))?;
-    d.set(intern!(py, "agent_id"), strings.new_opt(&a.agent_id))?;
+    d.set(intern!(py, "id"), strings.unique(&a.id))?;
+    d.set(intern!(py, "type"), strings.shared(&a.type_))?;
+    d.set(intern!(py, "severity"), strings.shared(&a.severity))?;
+    d.set(intern!(py, "agent_id"), strings.shared_opt(&a.agent_id))?;
     d.set(
         intern!(py, "principal_id"),
-        strings.new_opt(&a.principal_id),
+        strings.shared_opt(&a.principal_id),
     )?;
-    d.set(
-        intern!(py, "description"),
-        PyString::new(py, &a.description),
-    )?;
+    d.set(intern!(py, "description"), strings.unique(&a.description))?;
     d.set(intern!(py, "metadata"), json_with(strings, &a.metadata)?)?;
-    d.set(intern!(py, "detected_at"), strings.new_str(&a.detected_at))?;
+    d.set(intern!(py, "detected_at"), strings.shared(&a.detected_at))?;
     d.set(
         intern!(py, "acknowledged_at"),
-        strings.new_opt(&a.acknowledged_at),
+        strings.shared_opt(&a.acknowledged_at),
     )?;
     Ok(d.finish())
 }
@@ -213,6 +200,9 @@ fn anomalies<'py>(
     classes: &Classes,
     list: &[Anomaly],
 ) -> PyResult<Bound<'py, PyTuple>> {
+    let _paused = (list.len() >= GcPause::WORTH_IT)
+        .then(|| GcPause::new(py))
+        .transpose()?;
     let mut strings = Strings::new(py);
     let items = list
         .iter()
@@ -301,9 +291,69 @@ fn json_with<'a, 'py>(
         Value::Object(map) => {
             let dict = PyDict::new(py);
             for (key, item) in map {
-                dict.set_item(strings.key(key), json_with(strings, item)?)?;
+                dict.set_item(strings.shared(key), json_with(strings, item)?)?;
             }
             dict.into_any()
         }
     })
+}
+
+/// Python's cyclic garbage collector, paused while a large result is built: every object
+/// created is alive and acyclic until the result is returned, so the collections that the
+/// allocations would trigger (one per 700 containers) could only walk them in vain.
+/// Resumed on drop, also on error, and only if it was running before.
+struct GcPause<'py> {
+    enable: Option<Bound<'py, PyAny>>,
+}
+
+impl<'py> GcPause<'py> {
+    /// Below this many anomalies a pause saves less than it costs.
+    const WORTH_IT: usize = 256;
+
+    fn new(py: Python<'py>) -> PyResult<Self> {
+        let gc = py.import(intern!(py, "gc"))?;
+        if !gc.call_method0(intern!(py, "isenabled"))?.is_truthy()? {
+            return Ok(GcPause { enable: None });
+        }
+        gc.call_method0(intern!(py, "disable"))?;
+        Ok(GcPause {
+            enable: Some(gc.getattr(intern!(py, "enable"))?),
+        })
+    }
+}
+
+impl Drop for GcPause<'_> {
+    fn drop(&mut self) {
+        if let Some(enable) = self.enable.take() {
+            // Re-enabling cannot fail in practice; if it did, leaving the error pending would
+            // surface it at an unrelated place, so it is reported as unraisable instead.
+            if let Err(e) = enable.call0() {
+                e.write_unraisable(enable.py(), None);
+            }
+        }
+    }
+}
+
+/// The Fx hash (rustc's): the cache's keys are short strings from one response, not chosen
+/// by an attacker who could make them collide on purpose, and SipHash cost more than the
+/// strings it saved.
+#[derive(Default)]
+struct FxHasher(u64);
+
+impl Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            let word = u64::from_le_bytes(chunk.try_into().expect("8 bytes"));
+            self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(K);
+        }
+        for &byte in chunks.remainder() {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(byte)).wrapping_mul(K);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }

@@ -9,6 +9,12 @@
 //! - A client survives `os.fork()`: the runtime and each client's connection pool belong to
 //!   the process that built them, and are rebuilt (never reused) in a child.
 
+/// The extension's Rust allocations go to mimalloc (as in pydantic-core): decoding a large
+/// response makes many small ones. Only with the `python` feature: the plain Rust crate
+/// leaves the allocator to the application.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod convert;
 mod errors;
 mod runtime;

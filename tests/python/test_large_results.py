@@ -1,0 +1,92 @@
+"""Large results: built by the fast path (shared strings, the garbage collector paused while
+building), and still exactly what the documentation promises."""
+
+from __future__ import annotations
+
+import dataclasses
+import gc
+import json
+import pickle
+
+import pytest
+from grantex import Anomaly, Grantex, ListAnomaliesResponse
+from grantex.testing import GrantexTestServer
+
+N = 1000
+
+
+def wire_anomaly(i: int) -> dict[str, object]:
+    return {
+        "id": f"anm_{i:026d}",
+        "type": "rate_spike" if i % 2 else "token_replay",
+        "severity": "high" if i % 2 else "critical",
+        "agentId": f"ag_{i % 7}",
+        "principalId": None if i % 3 else f"user_{i}",
+        "description": f"Agent ag_{i % 7} did something unusual ({i}).",
+        "metadata": json.dumps({"count": i, "windowHours": 1, "threshold": 0.5}),
+        "detectedAt": "2026-11-25T06:07:19.436Z",
+        "acknowledgedAt": None if i % 5 else "2026-11-25T06:08:00.000Z",
+        "riskScore": 0.9,
+    }
+
+
+def expected(i: int) -> Anomaly:
+    return Anomaly(
+        id=f"anm_{i:026d}",
+        type="rate_spike" if i % 2 else "token_replay",
+        severity="high" if i % 2 else "critical",
+        agent_id=f"ag_{i % 7}",
+        principal_id=None if i % 3 else f"user_{i}",
+        description=f"Agent ag_{i % 7} did something unusual ({i}).",
+        metadata={"count": i, "windowHours": 1, "threshold": 0.5},
+        detected_at="2026-11-25T06:07:19.436Z",
+        acknowledged_at=None if i % 5 else "2026-11-25T06:08:00.000Z",
+    )
+
+
+@pytest.fixture
+def big_list() -> ListAnomaliesResponse:
+    body = json.dumps({"anomalies": [wire_anomaly(i) for i in range(N)], "total": N})
+    with GrantexTestServer() as server:
+        server.fail_next(200, body=body, method="GET", path="/v1/anomalies")
+        with Grantex(api_key=server.api_key, base_url=server.url) as client:
+            return client.anomalies.list()
+
+
+def test_a_thousand_anomalies_equal_constructor_built_ones(big_list: ListAnomaliesResponse) -> None:
+    assert big_list.total == N
+    assert big_list.anomalies == tuple(expected(i) for i in range(N))
+    assert repr(big_list.anomalies[7]) == repr(expected(7))
+    assert list(big_list.anomalies[3].metadata) == ["count", "windowHours", "threshold"]
+    copy = pickle.loads(pickle.dumps(big_list))
+    assert copy == big_list
+    assert dataclasses.replace(big_list.anomalies[0], severity="low").severity == "low"
+
+
+def test_shared_strings_are_invisible(big_list: ListAnomaliesResponse) -> None:
+    first, second = big_list.anomalies[0], big_list.anomalies[2]
+    assert first.detected_at == second.detected_at
+    # Each anomaly's metadata is its own dict, even where the values are alike.
+    first.metadata["extra"] = True
+    assert "extra" not in second.metadata
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_the_garbage_collector_is_left_as_it_was(enabled: bool) -> None:
+    was = gc.isenabled()
+    try:
+        if enabled:
+            gc.enable()
+        else:
+            gc.disable()
+        body = json.dumps({"anomalies": [wire_anomaly(i) for i in range(N)], "total": N})
+        with GrantexTestServer() as server:
+            server.fail_next(200, body=body, method="GET", path="/v1/anomalies")
+            with Grantex(api_key=server.api_key, base_url=server.url) as client:
+                assert client.anomalies.list().total == N
+        assert gc.isenabled() is enabled
+    finally:
+        if was:
+            gc.enable()
+        else:
+            gc.disable()
