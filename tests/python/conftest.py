@@ -2,7 +2,7 @@
 next canned reply of a queue and records what it received. No mocking library: the client
 under test talks to a socket, through its own HTTP stack.
 
-The canned replies of `fixtures/*.http` are raw responses captured from the real Grantex
+The canned replies of `tests/fixtures/wire/*.http` are raw responses captured from the real Grantex
 server (copied from the project's wire captures so the tests stand alone).
 """
 
@@ -20,7 +20,8 @@ from typing import Any
 
 import pytest
 
-FIXTURES = Path(__file__).parent / "fixtures"
+# The captures are shared with the Rust tests.
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "wire"
 API_KEY = "gx_test_0123456789abcdef"
 
 # Headers the server sets itself, or that describe the original connection.

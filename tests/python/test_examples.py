@@ -4,7 +4,7 @@ Each example is run as a subprocess (`sys.executable examples/X.py`) against a d
 `GrantexTestServer`, with only `GRANTEX_BASE_URL` pointing at it (no `GRANTEX_API_KEY`: the
 examples pass `api_key="gx_live_..."` themselves, which demo mode accepts as an account of
 its own). The examples are also checked to be byte for byte the code blocks of the
-documentation page (a copy of which is kept in `fixtures/anomalies-doc-page.txt`).
+documentation page (a copy of which is kept in `tests/fixtures/anomalies-doc-page.txt`).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from grantex.testing import GrantexTestServer
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
-DOC_PAGE = Path(__file__).parent / "fixtures" / "anomalies-doc-page.txt"
+DOC_PAGE = Path(__file__).parents[1] / "fixtures" / "anomalies-doc-page.txt"
 # The code blocks of the page, in the order they appear (the order a reader follows).
 IN_PAGE_ORDER = ["detect", "list", "acknowledge", "monitor_and_acknowledge"]
 # The key the examples use.
