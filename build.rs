@@ -1,6 +1,11 @@
 //! Generates the typed Grantex client from `openapi.yaml` into `OUT_DIR/codegen.rs`.
 //! The generated code is never committed: changing the spec and rebuilding is the only way
 //! it changes.
+//!
+//! With the `python` feature, a second client comes from the same spec into
+//! `OUT_DIR/codegen_python.rs`: the same requests, but the two list-shaped responses decode
+//! into the bindings' own page types (`crate::python::pages`), which keep every string of
+//! a page in one buffer for building Python objects, instead of thousands of `String`s.
 
 use std::{env, fs, path::Path};
 
@@ -11,21 +16,42 @@ fn main() {
     let text = fs::read_to_string(spec_path).expect("read openapi.yaml");
     let spec: openapiv3::OpenAPI = serde_norway::from_str(&text).expect("parse openapi.yaml");
 
+    generate(&spec, "codegen.rs", &[]);
+    if env::var_os("CARGO_FEATURE_PYTHON").is_some() {
+        generate(
+            &spec,
+            "codegen_python.rs",
+            &[
+                (
+                    "DetectAnomaliesResponse",
+                    "crate::python::pages::DetectPage",
+                ),
+                ("ListAnomaliesResponse", "crate::python::pages::ListPage"),
+            ],
+        );
+    }
+}
+
+/// One client from the spec; `replace` maps schema names onto existing Rust types.
+fn generate(spec: &openapiv3::OpenAPI, file: &str, replace: &[(&str, &str)]) {
     let mut settings = progenitor::GenerationSettings::default();
     settings.with_interface(progenitor::InterfaceStyle::Builder);
     // Every response, success or failure, passes through one hook that records the
     // rate-limit headers on the client's shared state (`crate::transport`).
     settings.with_inner_type(tokens("::std::sync::Arc<crate::transport::Shared>"));
     settings.with_post_hook(tokens("crate::transport::observe_response"));
+    for (schema, rust_type) in replace {
+        settings.with_replacement(schema, rust_type, std::iter::empty());
+    }
     let mut generator = progenitor::Generator::new(&settings);
     let tokens = generator
-        .generate_tokens(&spec)
+        .generate_tokens(spec)
         .expect("generate the client from openapi.yaml");
     let ast = syn::parse2(tokens).expect("parse the generated client");
     let code = prettyplease::unparse(&ast);
 
-    let out = Path::new(&env::var("OUT_DIR").unwrap()).join("codegen.rs");
-    fs::write(out, code).expect("write codegen.rs");
+    let out = Path::new(&env::var("OUT_DIR").unwrap()).join(file);
+    fs::write(out, code).expect("write the generated client");
 }
 
 fn tokens(code: &str) -> proc_macro2::TokenStream {

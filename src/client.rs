@@ -70,7 +70,8 @@ impl Grantex {
         &self.api
     }
 
-    async fn call<W, T, F, Fut>(&self, send: F) -> Result<T, Error>
+    /// Sends one operation of a generated client through this client's request layer.
+    pub(crate) async fn call<W, T, F, Fut>(&self, send: F) -> Result<T, Error>
     where
         W: serde::de::DeserializeOwned + Into<T>,
         F: Fn() -> Fut,
@@ -79,6 +80,20 @@ impl Grantex {
         >,
     {
         transport::execute(self.retry, self.timeout, send).await
+    }
+}
+
+#[cfg(feature = "python")]
+impl Grantex {
+    /// The Python bindings' generated client (see `build.rs`), on this client's connection
+    /// pool, headers and rate-limit state.
+    pub(crate) fn python_pages(&self) -> crate::python::generated::Client {
+        use progenitor_client::ClientInfo;
+        crate::python::generated::Client::new_with_client(
+            &self.base_url,
+            self.api.client().clone(),
+            self.shared.clone(),
+        )
     }
 }
 

@@ -15,10 +15,14 @@ use pyo3::{
 use serde_json::Value;
 use std::{
     collections::HashMap,
+    fmt,
     hash::{BuildHasherDefault, Hasher},
 };
 
-use crate::models::{Anomaly, DetectAnomaliesResponse, ListAnomaliesResponse, RateLimit};
+use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+
+use super::pages::{AnomalySpans, DetectPage, ListPage, Metadata, Page};
+use crate::models::{Anomaly, RateLimit};
 
 /// A dataclass and its `tp_new` slot (`object.__new__`, inherited).
 pub(super) struct Class {
@@ -152,13 +156,70 @@ impl<'a, 'py> Strings<'a, 'py> {
         s
     }
 
-    fn shared_opt(&mut self, text: &'a Option<String>) -> Option<Bound<'py, PyString>> {
-        text.as_deref().map(|t| self.shared(t))
-    }
-
     /// A string unique to one anomaly.
     fn unique(&self, text: &str) -> Bound<'py, PyString> {
         PyString::new(self.py, text)
+    }
+}
+
+/// The fields of one anomaly, borrowed from whichever decoded form holds them: a
+/// [`crate::Anomaly`] (acknowledge) or a span of a page (detect, list).
+struct Fields<'a> {
+    id: &'a str,
+    type_: &'a str,
+    severity: &'a str,
+    agent_id: Option<&'a str>,
+    principal_id: Option<&'a str>,
+    description: &'a str,
+    metadata: MetadataRef<'a>,
+    detected_at: &'a str,
+    acknowledged_at: Option<&'a str>,
+}
+
+/// `metadata` before it becomes a `dict`.
+enum MetadataRef<'a> {
+    /// Already normalised ([`crate::normalize_metadata`]), or an object as sent.
+    Json(&'a Value),
+    /// Absent or `null`: an empty dict.
+    Absent,
+    /// A string: the object it holds, else the string itself.
+    Text(&'a str),
+}
+
+impl<'a> From<&'a Anomaly> for Fields<'a> {
+    fn from(a: &'a Anomaly) -> Self {
+        Fields {
+            id: &a.id,
+            type_: &a.type_,
+            severity: &a.severity,
+            agent_id: a.agent_id.as_deref(),
+            principal_id: a.principal_id.as_deref(),
+            description: &a.description,
+            metadata: MetadataRef::Json(&a.metadata),
+            detected_at: &a.detected_at,
+            acknowledged_at: a.acknowledged_at.as_deref(),
+        }
+    }
+}
+
+impl<'a> Fields<'a> {
+    fn of_page(page: &'a Page, a: &'a AnomalySpans) -> Self {
+        let text = |span| page.str(span);
+        Fields {
+            id: text(a.id),
+            type_: text(a.type_),
+            severity: text(a.severity),
+            agent_id: a.agent_id.map(text),
+            principal_id: a.principal_id.map(text),
+            description: text(a.description),
+            metadata: match &a.metadata {
+                Metadata::Absent => MetadataRef::Absent,
+                Metadata::Text(span) => MetadataRef::Text(text(*span)),
+                Metadata::Other(value) => MetadataRef::Json(value),
+            },
+            detected_at: text(a.detected_at),
+            acknowledged_at: a.acknowledged_at.map(text),
+        }
     }
 }
 
@@ -167,77 +228,212 @@ pub(super) fn anomaly<'py>(
     classes: &Classes,
     a: &Anomaly,
 ) -> PyResult<Bound<'py, PyAny>> {
-    anomaly_with(classes, &mut Strings::new(py), a)
+    anomaly_with(classes, &mut Strings::new(py), a.into())
 }
 
 fn anomaly_with<'a, 'py>(
     classes: &Classes,
     strings: &mut Strings<'a, 'py>,
-    a: &'a Anomaly,
+    a: Fields<'a>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let py = strings.py;
     let d = classes.anomaly.instantiate(py)?;
-    d.set(intern!(py, "id"), strings.unique(&a.id))?;
-    d.set(intern!(py, "type"), strings.shared(&a.type_))?;
-    d.set(intern!(py, "severity"), strings.shared(&a.severity))?;
-    d.set(intern!(py, "agent_id"), strings.shared_opt(&a.agent_id))?;
+    d.set(intern!(py, "id"), strings.unique(a.id))?;
+    d.set(intern!(py, "type"), strings.shared(a.type_))?;
+    d.set(intern!(py, "severity"), strings.shared(a.severity))?;
+    d.set(
+        intern!(py, "agent_id"),
+        a.agent_id.map(|t| strings.shared(t)),
+    )?;
     d.set(
         intern!(py, "principal_id"),
-        strings.shared_opt(&a.principal_id),
+        a.principal_id.map(|t| strings.shared(t)),
     )?;
-    d.set(intern!(py, "description"), strings.unique(&a.description))?;
-    d.set(intern!(py, "metadata"), json_with(strings, &a.metadata)?)?;
-    d.set(intern!(py, "detected_at"), strings.shared(&a.detected_at))?;
+    d.set(intern!(py, "description"), strings.unique(a.description))?;
+    d.set(intern!(py, "metadata"), metadata(strings, a.metadata)?)?;
+    d.set(intern!(py, "detected_at"), strings.shared(a.detected_at))?;
     d.set(
         intern!(py, "acknowledged_at"),
-        strings.shared_opt(&a.acknowledged_at),
+        a.acknowledged_at.map(|t| strings.shared(t)),
     )?;
     Ok(d.finish())
 }
 
-fn anomalies<'py>(
+/// `metadata` as the documentation promises it, normalised as [`crate::normalize_metadata`]
+/// does: a string holding a JSON object becomes that dict, absent becomes `{}`, anything
+/// else is kept as sent.
+fn metadata<'a, 'py>(
+    strings: &mut Strings<'a, 'py>,
+    metadata: MetadataRef<'a>,
+) -> PyResult<Bound<'py, PyAny>> {
+    Ok(match metadata {
+        MetadataRef::Json(value) => json_with(strings, value)?,
+        MetadataRef::Absent => PyDict::new(strings.py).into_any(),
+        MetadataRef::Text(text) => match json_text_object(strings, text) {
+            Some(object) => object,
+            None => strings.unique(text).into_any(),
+        },
+    })
+}
+
+/// The dict a JSON text holds, decoded straight into Python objects; `None` when the text
+/// is not a JSON object.
+fn json_text_object<'a, 'py>(
+    strings: &mut Strings<'a, 'py>,
+    text: &'a str,
+) -> Option<Bound<'py, PyAny>> {
+    if !text.trim_start().starts_with('{') {
+        return None;
+    }
+    let mut deserializer = serde_json::Deserializer::from_str(text);
+    let object = PyJson(strings).deserialize(&mut deserializer).ok()?;
+    deserializer.end().ok()?;
+    Some(object)
+}
+
+/// Builds the Python objects of a JSON text as it is parsed: `json.loads`, without the
+/// detour through `serde_json::Value`.
+struct PyJson<'s, 'a, 'py>(&'s mut Strings<'a, 'py>);
+
+/// A dict key: keys repeat from one anomaly to the next, so they are shared.
+struct PyJsonKey<'s, 'a, 'py>(&'s mut Strings<'a, 'py>);
+
+fn py_error<E: serde::de::Error>(error: PyErr) -> E {
+    E::custom(error)
+}
+
+impl<'a, 'py> DeserializeSeed<'a> for PyJson<'_, 'a, 'py> {
+    type Value = Bound<'py, PyAny>;
+
+    fn deserialize<D: Deserializer<'a>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'a, 'py> Visitor<'a> for PyJson<'_, 'a, 'py> {
+    type Value = Bound<'py, PyAny>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(PyBool::new(self.0.py, v).to_owned().into_any())
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        v.into_bound_py_any(self.0.py).map_err(py_error)
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        v.into_bound_py_any(self.0.py).map_err(py_error)
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(PyFloat::new(self.0.py, v).into_any())
+    }
+
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(self.0.unique(v).into_any())
+    }
+
+    fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+        Ok(self.0.py.None().into_bound(self.0.py))
+    }
+
+    fn visit_seq<A: SeqAccess<'a>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let list = PyList::empty(self.0.py);
+        while let Some(item) = seq.next_element_seed(PyJson(&mut *self.0))? {
+            list.append(item).map_err(py_error)?;
+        }
+        Ok(list.into_any())
+    }
+
+    fn visit_map<A: MapAccess<'a>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let dict = PyDict::new(self.0.py);
+        while let Some(key) = map.next_key_seed(PyJsonKey(&mut *self.0))? {
+            let value = map.next_value_seed(PyJson(&mut *self.0))?;
+            dict.set_item(key, value).map_err(py_error)?;
+        }
+        Ok(dict.into_any())
+    }
+}
+
+impl<'a, 'py> DeserializeSeed<'a> for PyJsonKey<'_, 'a, 'py> {
+    type Value = Bound<'py, PyString>;
+
+    fn deserialize<D: Deserializer<'a>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl<'a, 'py> Visitor<'a> for PyJsonKey<'_, 'a, 'py> {
+    type Value = Bound<'py, PyString>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string")
+    }
+
+    fn visit_borrowed_str<E: serde::de::Error>(self, v: &'a str) -> Result<Self::Value, E> {
+        Ok(self.0.shared(v))
+    }
+
+    // A key with escapes lives in the parser's scratch space: not shareable.
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(self.0.unique(v))
+    }
+}
+
+/// The anomalies of a response as a tuple, with the garbage collector paused when there are
+/// many.
+fn anomalies<'a, 'py>(
     py: Python<'py>,
     classes: &Classes,
-    list: &[Anomaly],
+    list: impl ExactSizeIterator<Item = Fields<'a>>,
 ) -> PyResult<Bound<'py, PyTuple>> {
     let _paused = (list.len() >= GcPause::WORTH_IT)
         .then(|| GcPause::new(py))
         .transpose()?;
     let mut strings = Strings::new(py);
     let items = list
-        .iter()
         .map(|a| anomaly_with(classes, &mut strings, a))
         .collect::<PyResult<Vec<_>>>()?;
     PyTuple::new(py, items)
 }
 
-pub(super) fn detect_response<'py>(
+fn page_anomalies<'py>(
     py: Python<'py>,
-    r: &DetectAnomaliesResponse,
-) -> PyResult<Bound<'py, PyAny>> {
+    classes: &Classes,
+    page: &Page,
+) -> PyResult<Bound<'py, PyTuple>> {
+    anomalies(
+        py,
+        classes,
+        page.anomalies.iter().map(|a| Fields::of_page(page, a)),
+    )
+}
+
+pub(super) fn detect_page<'py>(py: Python<'py>, r: &DetectPage) -> PyResult<Bound<'py, PyAny>> {
     let classes = classes(py)?;
     let d = classes.detect_response.instantiate(py)?;
     d.set(
         intern!(py, "detected_at"),
-        PyString::new(py, &r.detected_at),
+        PyString::new(py, r.page.str(r.detected_at)),
     )?;
     d.set(intern!(py, "total"), r.total)?;
     d.set(
         intern!(py, "anomalies"),
-        anomalies(py, classes, &r.anomalies)?,
+        page_anomalies(py, classes, &r.page)?,
     )?;
     Ok(d.finish())
 }
 
-pub(super) fn list_response<'py>(
-    py: Python<'py>,
-    r: &ListAnomaliesResponse,
-) -> PyResult<Bound<'py, PyAny>> {
+pub(super) fn list_page<'py>(py: Python<'py>, r: &ListPage) -> PyResult<Bound<'py, PyAny>> {
     let classes = classes(py)?;
     let d = classes.list_response.instantiate(py)?;
     d.set(
         intern!(py, "anomalies"),
-        anomalies(py, classes, &r.anomalies)?,
+        page_anomalies(py, classes, &r.page)?,
     )?;
     d.set(intern!(py, "total"), r.total)?;
     Ok(d.finish())

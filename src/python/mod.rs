@@ -17,8 +17,16 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod convert;
 mod errors;
+pub(crate) mod pages;
 mod runtime;
 mod testing;
+
+/// A second client generated from `openapi.yaml` (see `build.rs`): the same requests, with
+/// the detect and list responses decoded into [`pages`] for building Python objects.
+#[allow(clippy::all, dead_code, unused_imports, missing_docs, rustdoc::all)]
+pub(crate) mod generated {
+    include!(concat!(env!("OUT_DIR"), "/codegen_python.rs"));
+}
 
 use std::{
     future::Future,
@@ -29,7 +37,7 @@ use std::{
 
 use pyo3::{exceptions::PyValueError, prelude::*};
 
-use crate::{client::Grantex, error::Error, models::ListAnomaliesParams};
+use crate::{client::Grantex, error::Error};
 
 /// What a client was built from, kept to build it again in a forked child.
 struct Config {
@@ -138,16 +146,31 @@ impl Client {
     /// `POST /v1/anomalies/detect` → `DetectAnomaliesResponse`.
     fn detect<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let client = self.client(py)?;
-        let response = block_on(py, async move { client.anomalies().detect().await })?;
-        convert::detect_response(py, &response)
+        let page = block_on(py, async move {
+            let pages = client.python_pages();
+            client.call(|| pages.detect_anomalies().send()).await
+        })?;
+        convert::detect_page(py, &page)
     }
 
     /// `GET /v1/anomalies[?unacknowledged=true]` → `ListAnomaliesResponse`.
     fn list<'py>(&self, py: Python<'py>, unacknowledged: bool) -> PyResult<Bound<'py, PyAny>> {
         let client = self.client(py)?;
-        let params = ListAnomaliesParams { unacknowledged };
-        let response = block_on(py, async move { client.anomalies().list(params).await })?;
-        convert::list_response(py, &response)
+        let page = block_on(py, async move {
+            let pages = client.python_pages();
+            client
+                .call(|| {
+                    // As in `Anomalies::list`: the parameter only when asked for.
+                    let request = pages.list_anomalies();
+                    if unacknowledged {
+                        request.unacknowledged(true).send()
+                    } else {
+                        request.send()
+                    }
+                })
+                .await
+        })?;
+        convert::list_page(py, &page)
     }
 
     /// `PATCH /v1/anomalies/{id}/acknowledge` → `Anomaly`.

@@ -90,3 +90,56 @@ def test_the_garbage_collector_is_left_as_it_was(enabled: bool) -> None:
             gc.enable()
         else:
             gc.disable()
+
+
+ODD_ANOMALIES = [
+    # metadata in every form the server could send, and strings with escapes
+    {"metadata": '{"count": 55, "windowHours": 1}'},
+    {"metadata": {"count": 55, "nested": {"a": [1, 2.5, None, True, "x"]}}},
+    {"metadata": '{"k\\u00e9y": "v\\"q\\u2713", "n": -7, "big": 18446744073709551615}'},
+    {"metadata": None},
+    {"metadata": ...},
+    {"metadata": "not json"},
+    {"metadata": "[1, 2]"},
+    {"metadata": '{"a": 1} trailing'},
+    {"metadata": 7},
+    {"metadata": [1, "two"]},
+    {"description": 'says "hi" \u00e9\u2713 \\ done', "agentId": None, "principalId": "p\n1"},
+    {"acknowledgedAt": ..., "agentId": ..., "principalId": ...},
+]
+
+
+def odd_anomaly(i: int, changes: dict[str, object]) -> dict[str, object]:
+    raw: dict[str, object] = {
+        "id": f"anm_{i}",
+        "type": "rate_spike",
+        "severity": "high",
+        "agentId": "ag_1",
+        "principalId": None,
+        "description": "d",
+        "metadata": {},
+        "detectedAt": "2026-11-25T06:07:19.432Z",
+        "acknowledgedAt": None,
+        "unknownField": {"x": [1]},
+    }
+    raw.update(changes)
+    return {k: v for k, v in raw.items() if v is not ...}
+
+
+@pytest.mark.parametrize("changes", ODD_ANOMALIES)
+def test_lists_and_detect_decode_exactly_like_acknowledge(changes: dict[str, object]) -> None:
+    """Detect and list decode pages their own way (one buffer per page); acknowledge goes
+    through the Rust models. Every shape must come out the same."""
+    wire = odd_anomaly(1, changes)
+    with GrantexTestServer() as server:
+        server.fail_next(200, body=json.dumps(wire), path="/v1/anomalies/*/acknowledge")
+        listed = {"anomalies": [wire], "total": 1}
+        server.fail_next(200, body=json.dumps(listed), method="GET", path="/v1/anomalies")
+        found = {"detectedAt": "2026-11-25T06:07:19.432Z", "total": 1, "anomalies": [wire]}
+        server.fail_next(200, body=json.dumps(found), path="/v1/anomalies/detect")
+        with Grantex(api_key=server.api_key, base_url=server.url) as client:
+            acknowledged = client.anomalies.acknowledge("anm_1")
+            assert client.anomalies.list().anomalies == (acknowledged,)
+            assert client.anomalies.detect().anomalies == (acknowledged,)
+    if isinstance(changes.get("metadata"), dict):
+        assert acknowledged.metadata == changes["metadata"]
