@@ -384,33 +384,23 @@ impl<'a, 'py> Visitor<'a> for PyJsonKey<'_, 'a, 'py> {
     }
 }
 
-/// The anomalies of a response as a tuple, with the garbage collector paused when there are
+/// The anomalies of a page as a tuple, with the garbage collector paused when there are
 /// many.
-fn anomalies<'a, 'py>(
-    py: Python<'py>,
-    classes: &Classes,
-    list: impl ExactSizeIterator<Item = Fields<'a>>,
-) -> PyResult<Bound<'py, PyTuple>> {
-    let _paused = (list.len() >= GcPause::WORTH_IT)
-        .then(|| GcPause::new(py))
-        .transpose()?;
-    let mut strings = Strings::new(py);
-    let items = list
-        .map(|a| anomaly_with(classes, &mut strings, a))
-        .collect::<PyResult<Vec<_>>>()?;
-    PyTuple::new(py, items)
-}
-
 fn page_anomalies<'py>(
     py: Python<'py>,
     classes: &Classes,
     page: &Page,
 ) -> PyResult<Bound<'py, PyTuple>> {
-    anomalies(
-        py,
-        classes,
-        page.anomalies.iter().map(|a| Fields::of_page(page, a)),
-    )
+    let _paused = (page.anomalies.len() >= GcPause::WORTH_IT)
+        .then(|| GcPause::new(py))
+        .transpose()?;
+    let mut strings = Strings::new(py);
+    let items = page
+        .anomalies
+        .iter()
+        .map(|a| anomaly_with(classes, &mut strings, Fields::of_page(page, a)))
+        .collect::<PyResult<Vec<_>>>()?;
+    PyTuple::new(py, items)
 }
 
 pub(super) fn detect_page<'py>(py: Python<'py>, r: &DetectPage) -> PyResult<Bound<'py, PyAny>> {
