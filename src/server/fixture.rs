@@ -19,8 +19,11 @@
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use std::sync::Mutex;
+
 use super::clock::Timestamp;
-use super::state::{AuditEntry, AuditStatus, Grant};
+use super::routes::lock;
+use super::state::{AuditEntry, AuditStatus, Grant, Store, StoredAudit, StoredGrant};
 
 /// Why a fixture could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -65,6 +68,30 @@ struct FixtureGrant {
     agent_id: String,
     principal_id: String,
     issued_at: Option<String>,
+}
+
+/// Parses `fixture` and records it for the account of `api_key`, all or nothing: the one
+/// path of [`super::TestServer::load_fixture`] and of `POST /v1/test/fixture`.
+pub(crate) fn load(
+    store: &Mutex<Store>,
+    api_key: &str,
+    fixture: &Value,
+    now: Timestamp,
+) -> Result<FixtureSummary, FixtureError> {
+    let (audit, grants) = parse(fixture, now)?;
+    let summary = FixtureSummary {
+        audit_entries: audit.len(),
+        grants: grants.len(),
+    };
+    let mut store = lock(store);
+    let account = store.account(api_key, now);
+    account
+        .audit
+        .extend(audit.into_iter().map(|e| StoredAudit::new(e, now)));
+    account
+        .grants
+        .extend(grants.into_iter().map(|g| StoredGrant::new(g, now)));
+    Ok(summary)
 }
 
 /// A fixture turned into records, times resolved against `now`.

@@ -377,21 +377,12 @@ impl TestServer {
         api_key: &str,
         fixture: &serde_json::Value,
     ) -> Result<FixtureSummary, FixtureError> {
-        let now = self.shared.clock.now();
-        let (audit, grants) = fixture::parse(fixture, now)?;
-        let summary = FixtureSummary {
-            audit_entries: audit.len(),
-            grants: grants.len(),
-        };
-        let mut store = lock(&self.shared.store);
-        let account = store.account(api_key, now);
-        account
-            .audit
-            .extend(audit.into_iter().map(|e| StoredAudit::new(e, now)));
-        account
-            .grants
-            .extend(grants.into_iter().map(|g| StoredGrant::new(g, now)));
-        Ok(summary)
+        fixture::load(
+            &self.shared.store,
+            api_key,
+            fixture,
+            self.shared.clock.now(),
+        )
     }
 
     /// The account's stored anomalies, newest first (as `GET /v1/anomalies` lists

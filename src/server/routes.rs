@@ -723,22 +723,11 @@ fn test_route(
             };
             match path {
                 "/v1/test/grants" => test_grant(shared, &key, &body, now),
-                "/v1/test/fixture" => match fixture::parse(&body, now) {
-                    Ok((audit, grants)) => {
-                        let (n_audit, n_grants) = (audit.len(), grants.len());
-                        let mut store = lock(&shared.store);
-                        let account = store.account(&key, now);
-                        account
-                            .audit
-                            .extend(audit.into_iter().map(|e| StoredAudit::new(e, now)));
-                        account
-                            .grants
-                            .extend(grants.into_iter().map(|g| StoredGrant::new(g, now)));
-                        Reply::json(
-                            StatusCode::CREATED,
-                            &json!({ "auditEntries": n_audit, "grants": n_grants }),
-                        )
-                    }
+                "/v1/test/fixture" => match fixture::load(&shared.store, &key, &body, now) {
+                    Ok(loaded) => Reply::json(
+                        StatusCode::CREATED,
+                        &json!({ "auditEntries": loaded.audit_entries, "grants": loaded.grants }),
+                    ),
                     Err(e) => bad(&e.to_string()),
                 },
                 _ => {
