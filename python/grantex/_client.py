@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import os
-from types import TracebackType
-from typing import TYPE_CHECKING
 
 from . import _native
+from ._closing import Closing
 from ._models import Anomaly, DetectAnomaliesResponse, ListAnomaliesResponse, RateLimit
-
-if TYPE_CHECKING:
-    from typing_extensions import Self
 
 __all__ = ["AnomaliesClient", "Grantex"]
 
@@ -46,7 +42,7 @@ class AnomaliesClient:
         return f"<AnomaliesClient base_url={self._native.base_url!r}>"
 
 
-class Grantex:
+class Grantex(Closing):
     """Main entry point for the Grantex SDK.
 
     ``api_key`` falls back to ``GRANTEX_API_KEY``; ``base_url`` (when not given or None)
@@ -99,17 +95,6 @@ class Grantex:
     def close(self) -> None:
         """Releases the connections. Idempotent."""
         self._native.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return f"Grantex(base_url={self._native.base_url!r})"

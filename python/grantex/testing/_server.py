@@ -7,14 +7,11 @@ import math
 import os
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta, timezone
-from types import TracebackType
-from typing import TYPE_CHECKING, Any, Literal, Union
+from typing import Any, Literal, Union
 
 from .. import _native
+from .._closing import Closing
 from .._models import Anomaly
-
-if TYPE_CHECKING:
-    from typing_extensions import Self
 
 __all__ = ["GrantexTestServer", "RateLimitsName", "TimeLike"]
 
@@ -68,7 +65,7 @@ def _times(times: int) -> int:
     return times
 
 
-class GrantexTestServer:
+class GrantexTestServer(Closing):
     """A real Grantex server on ``127.0.0.1``, running in this process.
 
     It serves the anomalies API (detect, list, acknowledge, audit log) with the hosted
@@ -336,17 +333,6 @@ class GrantexTestServer:
         connections are closed. Idempotent. Other methods then raise ``RuntimeError``
         (``url`` and ``api_key`` stay readable)."""
         self._native.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         state = " closed" if self.closed else ""
