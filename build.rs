@@ -17,19 +17,6 @@ fn main() {
     let spec: openapiv3::OpenAPI = serde_norway::from_str(&text).expect("parse openapi.yaml");
 
     generate(&spec, "codegen.rs", &[]);
-    if env::var_os("CARGO_FEATURE_PYTHON").is_some() {
-        generate(
-            &spec,
-            "codegen_python.rs",
-            &[
-                (
-                    "DetectAnomaliesResponse",
-                    "crate::python::pages::DetectPage",
-                ),
-                ("ListAnomaliesResponse", "crate::python::pages::ListPage"),
-            ],
-        );
-    }
 }
 
 /// One client from the spec; `replace` maps schema names onto existing Rust types.

@@ -83,20 +83,6 @@ impl Grantex {
     }
 }
 
-#[cfg(feature = "python")]
-impl Grantex {
-    /// The Python bindings' generated client (see `build.rs`), on this client's connection
-    /// pool, headers and rate-limit state.
-    pub(crate) fn python_pages(&self) -> crate::python::generated::Client {
-        use progenitor_client::ClientInfo;
-        crate::python::generated::Client::new_with_client(
-            &self.base_url,
-            self.api.client().clone(),
-            self.shared.clone(),
-        )
-    }
-}
-
 impl fmt::Debug for Grantex {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Grantex")

@@ -57,12 +57,6 @@ pub mod generated {
     include!(concat!(env!("OUT_DIR"), "/codegen.rs"));
 }
 
-#[cfg(feature = "server")]
-pub mod server;
-
-#[cfg(feature = "python")]
-mod python;
-
 pub use client::{
     Anomalies, Grantex, GrantexBuilder, DEFAULT_BASE_URL, DEFAULT_MAX_RETRIES,
     DEFAULT_MAX_RETRY_AFTER, DEFAULT_TIMEOUT,

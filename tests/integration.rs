@@ -1,12 +1,10 @@
-//! The client against the project's own Grantex server (`grantex::server`), over 127.0.0.1:
+//! The client against the project's own Grantex server (`grantex_server`), over 127.0.0.1:
 //! the documented flows end to end, and the server's faults as the client sees them.
 
 use std::time::{Duration, Instant};
 
-use grantex::{
-    server::{AuditEntry, AuditStatus, Fault, FaultAction, RateLimits, TestServer},
-    Error, Grantex, ListAnomaliesParams,
-};
+use grantex::{Error, Grantex, ListAnomaliesParams};
+use grantex_server::{AuditEntry, AuditStatus, Fault, FaultAction, RateLimits, TestServer};
 use serde_json::json;
 
 async fn demo_server() -> TestServer {

@@ -17,16 +17,8 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod convert;
 mod errors;
-pub(crate) mod pages;
 mod runtime;
 mod testing;
-
-/// A second client generated from `openapi.yaml` (see `build.rs`): the same requests, with
-/// the detect and list responses decoded into [`pages`] for building Python objects.
-#[allow(clippy::all, dead_code, unused_imports, missing_docs, rustdoc::all)]
-pub(crate) mod generated {
-    include!(concat!(env!("OUT_DIR"), "/codegen_python.rs"));
-}
 
 use std::{
     future::Future,
@@ -37,7 +29,7 @@ use std::{
 
 use pyo3::{exceptions::PyValueError, prelude::*};
 
-use crate::{client::Grantex, error::Error};
+use grantex::{Error, Grantex};
 
 /// What a client was built from, kept to build it again in a forked child.
 struct Config {
@@ -130,7 +122,7 @@ impl Client {
             user_agent,
         };
         if config.base_url.trim().is_empty() {
-            config.base_url = crate::client::DEFAULT_BASE_URL.to_owned();
+            config.base_url = grantex::DEFAULT_BASE_URL.to_owned();
         }
         let client = config.build().map_err(|e| errors::to_pyerr(py, e))?;
         Ok(Client {
@@ -146,31 +138,20 @@ impl Client {
     /// `POST /v1/anomalies/detect` → `DetectAnomaliesResponse`.
     fn detect<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let client = self.client(py)?;
-        let page = block_on(py, async move {
-            let pages = client.python_pages();
-            client.call(|| pages.detect_anomalies().send()).await
-        })?;
-        convert::detect_page(py, &page)
+        let detected = block_on(py, async move { client.anomalies().detect().await })?;
+        convert::detect(py, &detected)
     }
 
     /// `GET /v1/anomalies[?unacknowledged=true]` → `ListAnomaliesResponse`.
     fn list<'py>(&self, py: Python<'py>, unacknowledged: bool) -> PyResult<Bound<'py, PyAny>> {
         let client = self.client(py)?;
-        let page = block_on(py, async move {
-            let pages = client.python_pages();
+        let listed = block_on(py, async move {
             client
-                .call(|| {
-                    // As in `Anomalies::list`: the parameter only when asked for.
-                    let request = pages.list_anomalies();
-                    if unacknowledged {
-                        request.unacknowledged(true).send()
-                    } else {
-                        request.send()
-                    }
-                })
+                .anomalies()
+                .list(grantex::ListAnomaliesParams { unacknowledged })
                 .await
         })?;
-        convert::list_page(py, &page)
+        convert::list(py, &listed)
     }
 
     /// `PATCH /v1/anomalies/{id}/acknowledge` → `Anomaly`.

@@ -36,7 +36,7 @@ pub enum FaultAction {
 /// Test-only routes (`/v1/test/...`) are never faulted.
 ///
 /// ```
-/// use grantex::server::{Fault, FaultAction};
+/// use grantex_server::{Fault, FaultAction};
 /// // The next two list calls answer 503 with `retry-after: 1`.
 /// let fault = Fault::new(FaultAction::Status { status: 503, body: None, retry_after: Some(1) })
 ///     .method("GET")

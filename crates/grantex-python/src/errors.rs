@@ -20,7 +20,7 @@ use pyo3::{
 };
 
 use super::convert::{classes, json, rate_limit};
-use crate::error::Error;
+use grantex::Error;
 
 /// The Python exception for a Rust error.
 pub(super) fn to_pyerr(py: Python<'_>, error: Error) -> PyErr {
@@ -101,13 +101,15 @@ fn build(py: Python<'_>, error: Error) -> PyResult<PyErr> {
             ))?)
         }
         Error::Config(message) | Error::InvalidArgument(message) => PyValueError::new_err(message),
+        // `grantex::Error` is non-exhaustive: a variant added later still reaches Python.
+        other => PyValueError::new_err(other.to_string()),
     })
 }
 
 /// The OS-level error under a transport error, as the matching `OSError` subclass
 /// (`OSError(errno, message)` picks `ConnectionRefusedError` etc. itself); a plain
 /// `ConnectionError` when there is none (TLS, DNS, a malformed response).
-fn os_error(source: &reqwest::Error, message: &str) -> PyErr {
+fn os_error(source: &(dyn StdError + 'static), message: &str) -> PyErr {
     let mut cause: Option<&(dyn StdError + 'static)> = Some(source);
     while let Some(error) = cause {
         if let Some(io) = error.downcast_ref::<std::io::Error>() {

@@ -11,7 +11,7 @@
 //! or any key in demo mode), and [fault injection](Fault).
 //!
 //! ```no_run
-//! use grantex::server::{AuditEntry, RateLimits, TestServer};
+//! use grantex_server::{AuditEntry, RateLimits, TestServer};
 //!
 //! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
 //! let server = TestServer::builder()

@@ -1,9 +1,8 @@
 //! The local Grantex server over real sockets, seen from an HTTP client (reqwest).
-#![cfg(feature = "server")]
 
 use std::time::{Duration, Instant};
 
-use grantex::server::{
+use grantex_server::{
     AuditEntry, AuditStatus, Fault, FaultAction, Grant, RateLimit, RateLimits, TestServer,
     Timestamp,
 };

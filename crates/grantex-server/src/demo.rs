@@ -140,7 +140,7 @@ pub(crate) fn activity(now: Timestamp) -> DemoActivity {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::server::rules;
+    use crate::rules;
 
     /// At every minute of a day, the demo yields exactly the four wire anomalies.
     #[test]

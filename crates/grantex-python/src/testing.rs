@@ -1,4 +1,4 @@
-//! `grantex._native.TestServer`: the local Grantex server ([`crate::server::TestServer`])
+//! `grantex._native.TestServer`: the local Grantex server ([`grantex_server::TestServer`])
 //! for Python, wrapped by `grantex.testing.GrantexTestServer` (python/grantex/testing/).
 //!
 //! The server runs in-process on the one runtime of the process ([`super::runtime`]); the
@@ -22,7 +22,7 @@ use pyo3::{
     types::PyDict,
 };
 
-use crate::server::{
+use grantex_server::{
     AuditEntry, AuditStatus, Fault, FaultAction, Grant, RateLimits, ServerError, Timestamp,
 };
 
@@ -32,7 +32,7 @@ enum State {
     /// The server, and the process that started it.
     Running {
         pid: u32,
-        server: crate::server::TestServer,
+        server: grantex_server::TestServer,
     },
     Closed,
 }
@@ -77,7 +77,7 @@ fn start_error(error: ServerError) -> PyErr {
 
 impl TestServer {
     /// Runs `f` on the server, or raises if it was closed.
-    fn with<T>(&self, f: impl FnOnce(&crate::server::TestServer) -> T) -> PyResult<T> {
+    fn with<T>(&self, f: impl FnOnce(&grantex_server::TestServer) -> T) -> PyResult<T> {
         let state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         match &*state {
             State::Running { server, .. } => Ok(f(server)),
@@ -101,7 +101,7 @@ impl TestServer {
         api_key: Option<String>,
         rate_limits_name: &str,
     ) -> PyResult<Self> {
-        let mut builder = crate::server::TestServer::builder()
+        let mut builder = grantex_server::TestServer::builder()
             .port(port)
             .demo(demo)
             .rate_limits(rate_limits(rate_limits_name)?);

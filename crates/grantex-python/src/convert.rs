@@ -21,8 +21,7 @@ use std::{
 
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
-use super::pages::{AnomalySpans, DetectPage, ListPage, Metadata, Page};
-use crate::models::{Anomaly, RateLimit};
+use grantex::{Anomaly, DetectAnomaliesResponse, ListAnomaliesResponse, RateLimit};
 
 /// A dataclass and its `tp_new` slot (`object.__new__`, inherited).
 pub(super) struct Class {
@@ -202,27 +201,6 @@ impl<'a> From<&'a Anomaly> for Fields<'a> {
     }
 }
 
-impl<'a> Fields<'a> {
-    fn of_page(page: &'a Page, a: &'a AnomalySpans) -> Self {
-        let text = |span| page.str(span);
-        Fields {
-            id: text(a.id),
-            type_: text(a.type_),
-            severity: text(a.severity),
-            agent_id: a.agent_id.map(text),
-            principal_id: a.principal_id.map(text),
-            description: text(a.description),
-            metadata: match &a.metadata {
-                Metadata::Absent => MetadataRef::Absent,
-                Metadata::Text(span) => MetadataRef::Text(text(*span)),
-                Metadata::Other(value) => MetadataRef::Json(value),
-            },
-            detected_at: text(a.detected_at),
-            acknowledged_at: a.acknowledged_at.map(text),
-        }
-    }
-}
-
 pub(super) fn anomaly<'py>(
     py: Python<'py>,
     classes: &Classes,
@@ -384,47 +362,40 @@ impl<'a, 'py> Visitor<'a> for PyJsonKey<'_, 'a, 'py> {
     }
 }
 
-/// The anomalies of a page as a tuple, with the garbage collector paused when there are
-/// many.
-fn page_anomalies<'py>(
+/// The anomalies of a response as a tuple, with the garbage collector paused when there
+/// are many.
+fn anomalies<'py>(
     py: Python<'py>,
     classes: &Classes,
-    page: &Page,
+    anomalies: &[Anomaly],
 ) -> PyResult<Bound<'py, PyTuple>> {
-    let _paused = (page.anomalies.len() >= GcPause::WORTH_IT)
+    let _paused = (anomalies.len() >= GcPause::WORTH_IT)
         .then(|| GcPause::new(py))
         .transpose()?;
     let mut strings = Strings::new(py);
-    let items = page
-        .anomalies
+    let items = anomalies
         .iter()
-        .map(|a| anomaly_with(classes, &mut strings, Fields::of_page(page, a)))
+        .map(|a| anomaly_with(classes, &mut strings, a.into()))
         .collect::<PyResult<Vec<_>>>()?;
     PyTuple::new(py, items)
 }
 
-pub(super) fn detect_page<'py>(py: Python<'py>, r: &DetectPage) -> PyResult<Bound<'py, PyAny>> {
+pub(super) fn detect<'py>(
+    py: Python<'py>,
+    r: &DetectAnomaliesResponse,
+) -> PyResult<Bound<'py, PyAny>> {
     let classes = classes(py)?;
     let d = classes.detect_response.instantiate(py)?;
-    d.set(
-        intern!(py, "detected_at"),
-        PyString::new(py, r.page.str(r.detected_at)),
-    )?;
+    d.set(intern!(py, "detected_at"), PyString::new(py, &r.detected_at))?;
     d.set(intern!(py, "total"), r.total)?;
-    d.set(
-        intern!(py, "anomalies"),
-        page_anomalies(py, classes, &r.page)?,
-    )?;
+    d.set(intern!(py, "anomalies"), anomalies(py, classes, &r.anomalies)?)?;
     Ok(d.finish())
 }
 
-pub(super) fn list_page<'py>(py: Python<'py>, r: &ListPage) -> PyResult<Bound<'py, PyAny>> {
+pub(super) fn list<'py>(py: Python<'py>, r: &ListAnomaliesResponse) -> PyResult<Bound<'py, PyAny>> {
     let classes = classes(py)?;
     let d = classes.list_response.instantiate(py)?;
-    d.set(
-        intern!(py, "anomalies"),
-        page_anomalies(py, classes, &r.page)?,
-    )?;
+    d.set(intern!(py, "anomalies"), anomalies(py, classes, &r.anomalies)?)?;
     d.set(intern!(py, "total"), r.total)?;
     Ok(d.finish())
 }

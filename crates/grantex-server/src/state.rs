@@ -52,7 +52,7 @@ impl AuditStatus {
 /// other fields are kept and echoed like the hosted `POST /v1/audit/log` does.
 ///
 /// ```
-/// use grantex::server::{AuditEntry, AuditStatus, Timestamp};
+/// use grantex_server::{AuditEntry, AuditStatus, Timestamp};
 /// let entry = AuditEntry::new("ag_1")
 ///     .status(AuditStatus::Failure)
 ///     .at(Timestamp::parse_rfc3339("2026-11-25T05:00:00.000Z").unwrap());

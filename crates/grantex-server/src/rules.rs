@@ -179,7 +179,7 @@ fn off_hours_activity(audit: &[&StoredAudit], now: Timestamp) -> Vec<Finding> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::server::state::{AuditEntry, AuditStatus};
+    use crate::state::{AuditEntry, AuditStatus};
 
     fn at(s: &str) -> Timestamp {
         Timestamp::parse_rfc3339(s).unwrap()

@@ -277,7 +277,7 @@ fn parse_rfc3339(s: &str) -> Result<Timestamp, &'static str> {
 /// Cloning is cheap and every clone controls the same clock.
 ///
 /// ```
-/// use grantex::server::{Clock, Timestamp};
+/// use grantex_server::{Clock, Timestamp};
 /// use std::time::Duration;
 ///
 /// let clock = Clock::new();

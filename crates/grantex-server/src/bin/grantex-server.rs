@@ -11,7 +11,7 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use grantex::server::{RateLimits, TestServer};
+use grantex_server::{RateLimits, TestServer};
 
 const USAGE: &str = "\
 usage: grantex-server [--port N] [--demo] [--fixture FILE] [--api-key KEY]... [--rate-limits hosted|generous|off]
