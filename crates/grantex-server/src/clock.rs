@@ -1,48 +1,64 @@
 //! Time for the server: a millisecond UTC [`Timestamp`] and a settable [`Clock`].
 //!
 //! The hosted server formats every instant as RFC 3339 in UTC with millisecond
-//! precision (`2026-11-25T06:07:19.432Z`); no date crate is needed for that, only
-//! the civil-from-days arithmetic below.
+//! precision (`2026-11-25T06:07:19.432Z`). [`jiff`] does the parsing, formatting and
+//! calendar arithmetic; `Timestamp` only adds the millisecond precision and the
+//! saturating arithmetic the server wants.
 
 use std::fmt;
 use std::ops::{Add, Sub};
 use std::str::FromStr;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-const MILLIS_PER_DAY: i64 = 86_400_000;
+use jiff::civil::{DateTime, Time};
+use jiff::tz::Offset;
+use jiff::{RoundMode, SignedDuration, TimestampRound, Unit};
 
-/// An instant in UTC with millisecond precision.
+use crate::sync::lock;
+
+/// An instant in UTC with millisecond precision, within jiff's range (the years
+/// -9999 to 9999).
 ///
 /// Displays (and parses) as RFC 3339, e.g. `2026-11-25T06:07:19.432Z`, the format of
-/// every timestamp the Grantex API sends.
+/// every timestamp the Grantex API sends. Arithmetic saturates at the ends of that
+/// range.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Timestamp {
-    millis: i64,
-}
+pub struct Timestamp(
+    /// Always a whole number of milliseconds.
+    jiff::Timestamp,
+);
 
 /// Why a string is not an RFC 3339 timestamp.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("invalid RFC 3339 timestamp {input:?}: {reason}")]
 pub struct ParseTimestampError {
     input: String,
-    reason: &'static str,
+    reason: String,
 }
 
 impl Timestamp {
-    /// The instant `millis` milliseconds after 1970-01-01T00:00:00Z.
-    pub const fn from_unix_millis(millis: i64) -> Self {
-        Timestamp { millis }
+    /// The instant `millis` milliseconds after 1970-01-01T00:00:00Z (clamped to
+    /// jiff's range).
+    pub fn from_unix_millis(millis: i64) -> Self {
+        let ts = jiff::Timestamp::from_duration(SignedDuration::from_millis(millis)).unwrap_or(
+            if millis < 0 {
+                jiff::Timestamp::MIN
+            } else {
+                jiff::Timestamp::MAX
+            },
+        );
+        Timestamp::from_jiff(ts)
     }
 
     /// Milliseconds since 1970-01-01T00:00:00Z.
-    pub const fn unix_millis(self) -> i64 {
-        self.millis
+    pub fn unix_millis(self) -> i64 {
+        self.0.as_millisecond()
     }
 
     /// The system's current time (not the server's [`Clock`]).
     pub fn now_system() -> Self {
-        SystemTime::now().into()
+        Timestamp::from_jiff(jiff::Timestamp::now())
     }
 
     /// The instant of a UTC calendar date and time of day, or `None` if a field is out
@@ -55,68 +71,93 @@ impl Timestamp {
         minute: u32,
         second: u32,
     ) -> Option<Self> {
-        if !(1..=12).contains(&month)
-            || day == 0
-            || day > days_in_month(year, month)
-            || hour > 23
-            || minute > 59
-            || second > 59
-        {
-            return None;
-        }
-        let days = days_from_civil(year, month, day);
-        let secs = i64::from(hour) * 3600 + i64::from(minute) * 60 + i64::from(second);
-        Some(Timestamp::from_unix_millis(
-            days * MILLIS_PER_DAY + secs * 1000,
-        ))
+        let datetime = DateTime::new(
+            year.try_into().ok()?,
+            month.try_into().ok()?,
+            day.try_into().ok()?,
+            hour.try_into().ok()?,
+            minute.try_into().ok()?,
+            second.try_into().ok()?,
+            0,
+        )
+        .ok()?;
+        Offset::UTC.to_timestamp(datetime).ok().map(Timestamp)
     }
 
     /// Parses RFC 3339 (`YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)`); fractions finer
     /// than a millisecond are truncated.
+    ///
+    /// The parser is jiff's, which also takes the ISO 8601 forms of its Temporal
+    /// format (e.g. `2026-11-25T06:07Z`, a `+0100` offset); an offset is required.
     pub fn parse_rfc3339(input: &str) -> Result<Self, ParseTimestampError> {
-        parse_rfc3339(input).map_err(|reason| ParseTimestampError {
-            input: input.to_owned(),
-            reason,
-        })
+        input
+            .parse::<jiff::Timestamp>()
+            .map(Timestamp::from_jiff)
+            .map_err(|e| ParseTimestampError {
+                input: input.to_owned(),
+                reason: e.to_string(),
+            })
     }
 
     /// The UTC hour of day, 0 to 23.
     pub fn hour(self) -> u32 {
-        (self.millis.rem_euclid(MILLIS_PER_DAY) / 3_600_000) as u32
+        self.utc().hour().unsigned_abs().into()
     }
 
-    /// Milliseconds since UTC midnight of this instant's day.
-    pub(crate) fn millis_of_day(self) -> i64 {
-        self.millis.rem_euclid(MILLIS_PER_DAY)
+    /// Minutes since UTC midnight of this instant's day, 0 to 1439.
+    pub(crate) fn minute_of_day(self) -> i64 {
+        let utc = self.utc();
+        i64::from(utc.hour()) * 60 + i64::from(utc.minute())
     }
 
-    /// UTC midnight starting this instant's day.
-    pub(crate) fn start_of_day(self) -> Timestamp {
-        Timestamp::from_unix_millis(self.millis - self.millis_of_day())
+    /// `hour:minute` UTC on this instant's day.
+    pub(crate) fn same_day_at(self, hour: i8, minute: i8) -> Timestamp {
+        let at = Time::new(hour, minute, 0, 0).expect("a valid time of day");
+        match Offset::UTC.to_timestamp(self.utc().date().to_datetime(at)) {
+            Ok(ts) => Timestamp(ts),
+            // Only on the first or last day of jiff's range.
+            Err(_) => self,
+        }
     }
 
     /// `self + millis` (negative goes back), saturating at the ends of time.
     pub(crate) fn plus_millis(self, millis: i64) -> Timestamp {
-        Timestamp::from_unix_millis(self.millis.saturating_add(millis))
+        let sum = self.0.saturating_add(SignedDuration::from_millis(millis));
+        // Adding a duration (not a calendar span) cannot fail.
+        Timestamp::from_jiff(sum.unwrap_or(self.0))
+    }
+
+    fn from_jiff(ts: jiff::Timestamp) -> Self {
+        let floor = TimestampRound::new()
+            .smallest(Unit::Millisecond)
+            .mode(RoundMode::Floor);
+        // Flooring to a millisecond stays within jiff's range (its lower end is a
+        // whole second), so it cannot fail.
+        Timestamp(ts.round(floor).unwrap_or(ts))
+    }
+
+    fn utc(self) -> DateTime {
+        Offset::UTC.to_datetime(self.0)
     }
 }
 
 impl From<SystemTime> for Timestamp {
     fn from(time: SystemTime) -> Self {
-        let millis = match time.duration_since(UNIX_EPOCH) {
-            Ok(after) => after.as_millis() as i64,
-            Err(before) => -(before.duration().as_millis() as i64),
-        };
-        Timestamp::from_unix_millis(millis)
+        match jiff::Timestamp::try_from(time) {
+            Ok(ts) => Timestamp::from_jiff(ts),
+            Err(_) if time < UNIX_EPOCH => Timestamp::from_unix_millis(i64::MIN),
+            Err(_) => Timestamp::from_unix_millis(i64::MAX),
+        }
     }
 }
 
 impl From<Timestamp> for SystemTime {
     fn from(ts: Timestamp) -> Self {
-        if ts.millis >= 0 {
-            UNIX_EPOCH + Duration::from_millis(ts.millis as u64)
+        let millis = ts.unix_millis();
+        if millis >= 0 {
+            UNIX_EPOCH + Duration::from_millis(millis.unsigned_abs())
         } else {
-            UNIX_EPOCH - Duration::from_millis(ts.millis.unsigned_abs())
+            UNIX_EPOCH - Duration::from_millis(millis.unsigned_abs())
         }
     }
 }
@@ -137,18 +178,8 @@ impl Sub<Duration> for Timestamp {
 
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let days = self.millis.div_euclid(MILLIS_PER_DAY);
-        let ms_of_day = self.millis_of_day();
-        let (year, month, day) = civil_from_days(days);
-        let secs = ms_of_day / 1000;
-        write!(
-            f,
-            "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
-            secs / 3600,
-            secs / 60 % 60,
-            secs % 60,
-            ms_of_day % 1000
-        )
+        // jiff writes RFC 3339 in UTC (`Z`); the precision fixes three fraction digits.
+        write!(f, "{:.3}", self.0)
     }
 }
 
@@ -167,107 +198,6 @@ impl serde::Serialize for Timestamp {
 
 pub(crate) fn duration_millis(d: Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let m = i64::from(month);
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(day) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// The date `days` after 1970-01-01, as (year, month, day).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
-}
-
-fn days_in_month(year: i64, month: u32) -> u32 {
-    match month {
-        2 if year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
-}
-
-fn parse_rfc3339(s: &str) -> Result<Timestamp, &'static str> {
-    let b = s.as_bytes();
-    let digits = |range: std::ops::Range<usize>| -> Result<u32, &'static str> {
-        let part = b.get(range).ok_or("too short")?;
-        if part.is_empty() || !part.iter().all(u8::is_ascii_digit) {
-            return Err("expected digits");
-        }
-        Ok(part.iter().fold(0, |n, d| n * 10 + u32::from(d - b'0')))
-    };
-    let expect = |i: usize, allowed: &[u8]| -> Result<(), &'static str> {
-        match b.get(i) {
-            Some(c) if allowed.contains(c) => Ok(()),
-            _ => Err("unexpected separator"),
-        }
-    };
-    let year = digits(0..4)?;
-    expect(4, b"-")?;
-    let month = digits(5..7)?;
-    expect(7, b"-")?;
-    let day = digits(8..10)?;
-    expect(10, b"Tt ")?;
-    let hour = digits(11..13)?;
-    expect(13, b":")?;
-    let minute = digits(14..16)?;
-    expect(16, b":")?;
-    let second = digits(17..19)?;
-    let mut i = 19;
-    let mut millis = 0u32;
-    if b.get(i) == Some(&b'.') {
-        i += 1;
-        let start = i;
-        while b.get(i).is_some_and(u8::is_ascii_digit) {
-            if i - start < 3 {
-                millis = millis * 10 + u32::from(b[i] - b'0');
-            }
-            i += 1;
-        }
-        if i == start {
-            return Err("empty fraction");
-        }
-        for _ in (i - start)..3 {
-            millis *= 10;
-        }
-    }
-    let offset_minutes: i64 = match b.get(i) {
-        Some(b'Z' | b'z') if i + 1 == b.len() => 0,
-        Some(sign @ (b'+' | b'-')) if i + 6 == b.len() => {
-            expect(i + 3, b":")?;
-            let oh = digits(i + 1..i + 3)?;
-            let om = digits(i + 4..i + 6)?;
-            if oh > 23 || om > 59 {
-                return Err("offset out of range");
-            }
-            let minutes = i64::from(oh * 60 + om);
-            if *sign == b'-' {
-                -minutes
-            } else {
-                minutes
-            }
-        }
-        _ => return Err("expected Z or a ±HH:MM offset at the end"),
-    };
-    let base = Timestamp::from_utc(i64::from(year), month, day, hour, minute, second)
-        .ok_or("field out of range")?;
-    Ok(base.plus_millis(i64::from(millis) - offset_minutes * 60_000))
 }
 
 /// The server's notion of "now": system time by default, or frozen at / shifted to
@@ -312,14 +242,9 @@ impl Clock {
         Clock::default()
     }
 
-    fn mode(&self) -> MutexGuard<'_, ClockMode> {
-        // The mode is plain data: a panic elsewhere cannot leave it inconsistent.
-        self.mode.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
     /// The current instant of this clock.
     pub fn now(&self) -> Timestamp {
-        match *self.mode() {
+        match *lock(&self.mode) {
             ClockMode::System { offset_millis } => {
                 Timestamp::now_system().plus_millis(offset_millis)
             }
@@ -329,7 +254,7 @@ impl Clock {
 
     /// Freezes the clock at `at`: `now()` returns `at` until the clock is changed again.
     pub fn set(&self, at: Timestamp) {
-        *self.mode() = ClockMode::Fixed(at);
+        *lock(&self.mode) = ClockMode::Fixed(at);
     }
 
     /// Moves the clock forward by `by`. A frozen clock stays frozen (at the later
@@ -345,7 +270,7 @@ impl Clock {
 
     /// Moves the clock by a signed number of milliseconds.
     pub fn shift_millis(&self, millis: i64) {
-        let mut mode = self.mode();
+        let mut mode = lock(&self.mode);
         *mode = match *mode {
             ClockMode::System { offset_millis } => ClockMode::System {
                 offset_millis: offset_millis.saturating_add(millis),
@@ -356,12 +281,12 @@ impl Clock {
 
     /// Back to plain system time (unfrozen, no offset).
     pub fn reset(&self) {
-        *self.mode() = ClockMode::default();
+        *lock(&self.mode) = ClockMode::default();
     }
 
     /// Whether the clock is frozen by [`Clock::set`].
     pub fn is_frozen(&self) -> bool {
-        matches!(*self.mode(), ClockMode::Fixed(_))
+        matches!(*lock(&self.mode), ClockMode::Fixed(_))
     }
 }
 
@@ -394,6 +319,13 @@ mod tests {
                 .to_string(),
             "2000-03-01T00:00:00.123Z"
         );
+        // Sub-millisecond fractions are cut towards the past, before 1970 too.
+        assert_eq!(
+            Timestamp::parse_rfc3339("1969-12-31T23:59:59.9995Z")
+                .unwrap()
+                .unix_millis(),
+            -1
+        );
         for bad in [
             "",
             "2026-11-25",
@@ -408,10 +340,37 @@ mod tests {
     }
 
     #[test]
-    fn every_day_round_trips() {
-        for days in -800_000..800_000i64 {
-            let (y, m, d) = civil_from_days(days);
-            assert_eq!(days_from_civil(y, m, d), days);
-        }
+    fn calendar_fields_and_days() {
+        let t = Timestamp::parse_rfc3339("2026-11-25T23:59:30.250Z").unwrap();
+        assert_eq!(t.hour(), 23);
+        assert_eq!(t.minute_of_day(), 23 * 60 + 59);
+        assert_eq!(t.same_day_at(6, 0).to_string(), "2026-11-25T06:00:00.000Z");
+        let before_1970 = Timestamp::from_unix_millis(-1);
+        assert_eq!(before_1970.hour(), 23);
+        assert_eq!(
+            before_1970.same_day_at(0, 0).to_string(),
+            "1969-12-31T00:00:00.000Z"
+        );
+        assert_eq!(
+            Timestamp::from_utc(2024, 2, 29, 12, 0, 0).map(|t| t.to_string()),
+            Some("2024-02-29T12:00:00.000Z".to_owned())
+        );
+        assert_eq!(Timestamp::from_utc(2026, 2, 29, 0, 0, 0), None);
+        assert_eq!(Timestamp::from_utc(2026, 13, 1, 0, 0, 0), None);
+        assert_eq!(Timestamp::from_utc(2026, 1, 1, 24, 0, 0), None);
+    }
+
+    #[test]
+    fn arithmetic_saturates_at_the_ends_of_time() {
+        let max = Timestamp::from_unix_millis(i64::MAX);
+        assert_eq!(max.plus_millis(1), max);
+        assert_eq!(max.to_string(), "9999-12-30T22:00:00.999Z");
+        assert_eq!(max.plus_millis(-1).unix_millis(), max.unix_millis() - 1);
+        let min = Timestamp::from_unix_millis(i64::MIN);
+        assert_eq!(min - Duration::from_secs(1), min);
+        assert_eq!(
+            Timestamp::from(SystemTime::from(Timestamp::from_unix_millis(-1500))),
+            Timestamp::from_unix_millis(-1500)
+        );
     }
 }

@@ -19,6 +19,8 @@ use axum::serve::{IncomingStream, Listener};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 
+use crate::sync::lock;
+
 /// The open connections of one server.
 #[derive(Debug, Default)]
 pub(crate) struct ConnRegistry {
@@ -29,7 +31,7 @@ pub(crate) struct ConnRegistry {
 impl ConnRegistry {
     /// Severs every open connection.
     pub fn close_all(&self) {
-        let open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        let open = lock(&self.open);
         for socket in open.values() {
             let _ = socket.shutdown(Shutdown::Both);
         }
@@ -37,18 +39,12 @@ impl ConnRegistry {
 
     fn register(&self, socket: Arc<std::net::TcpStream>) -> u64 {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        self.open
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(id, socket);
+        lock(&self.open).insert(id, socket);
         id
     }
 
     fn forget(&self, id: u64) {
-        self.open
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&id);
+        lock(&self.open).remove(&id);
     }
 }
 

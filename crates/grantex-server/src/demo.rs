@@ -1,13 +1,13 @@
 //! The demo seed: activity that trips each detection rule exactly once, matching the
 //! captured hosted example (`seed_ag_spike`, `seed_ag_fail`, `seed_ag_new`,
-//! `seed_ag_night`), whatever the time of day.
+//! `seed_ag_night`), whatever the time of day, plus the already-acknowledged anomaly
+//! of the documentation's acknowledge example.
 
-use super::clock::Timestamp;
-use super::rules::is_off_hours;
-use super::state::{
-    Account, AuditEntry, AuditStatus, Finding, Grant, Metadata, StoredAnomaly, StoredAudit,
-    StoredGrant,
+use crate::clock::Timestamp;
+use crate::records::{
+    AnomalyRecord, AuditEntry, AuditRecord, AuditStatus, Finding, Grant, GrantRecord, Metadata,
 };
+use crate::rules::is_off_hours;
 
 /// The id of the already-acknowledged anomaly in the demo seed: the id that the
 /// documentation's acknowledge example uses (`acknowledge("anom_abc123")`), so that
@@ -18,21 +18,12 @@ const SECOND: i64 = 1000;
 const MINUTE: i64 = 60 * SECOND;
 const HOUR: i64 = 60 * MINUTE;
 
-/// Marks `account` as a demo account (its demo activity is generated relative to the
-/// clock at each detection run) and stores the documentation example's anomaly.
-pub(crate) fn seed(account: &mut Account, seq: &mut u64, now: Timestamp) {
-    account.demo_activity = true;
-    if account
-        .anomalies
-        .iter()
-        .any(|a| a.id == DOC_EXAMPLE_ANOMALY_ID)
-    {
-        return;
-    }
-    *seq += 1;
+/// The documentation example's anomaly ([`DOC_EXAMPLE_ANOMALY_ID`]): a `rate_spike`
+/// detected a day before `now` and acknowledged an hour later.
+pub(crate) fn doc_example_anomaly(seq: u64, now: Timestamp) -> AnomalyRecord {
     let detected_at = now.plus_millis(-24 * HOUR);
-    account.anomalies.push(StoredAnomaly {
-        seq: *seq,
+    AnomalyRecord {
+        seq,
         id: DOC_EXAMPLE_ANOMALY_ID.to_owned(),
         finding: Finding {
             kind: "rate_spike",
@@ -50,14 +41,14 @@ pub(crate) fn seed(account: &mut Account, seq: &mut u64, now: Timestamp) {
         },
         detected_at,
         acknowledged_at: Some(detected_at.plus_millis(HOUR)),
-    });
+    }
 }
 
 /// The demo activity as of `now`.
 #[derive(Debug, Default)]
 pub(crate) struct DemoActivity {
-    pub audit: Vec<StoredAudit>,
-    pub grants: Vec<StoredGrant>,
+    pub audit: Vec<AuditRecord>,
+    pub grants: Vec<GrantRecord>,
 }
 
 /// Activity that, at `now`, yields exactly the four anomalies of the hosted example:
@@ -74,7 +65,7 @@ pub(crate) struct DemoActivity {
 pub(crate) fn activity(now: Timestamp) -> DemoActivity {
     let mut audit = Vec::with_capacity(55 + 10 + 12);
     let entry = |agent: &str, status: AuditStatus, at: Timestamp| {
-        StoredAudit::new(
+        AuditRecord::new(
             AuditEntry::new(agent)
                 .principal("user_demo")
                 .action("demo.action")
@@ -84,7 +75,7 @@ pub(crate) fn activity(now: Timestamp) -> DemoActivity {
         )
     };
 
-    let business_day_start = now.start_of_day().plus_millis(6 * HOUR);
+    let business_day_start = now.same_day_at(6, 0);
     for i in 0..55 {
         let at = if is_off_hours(now) {
             let next_six = if now < business_day_start {
@@ -116,11 +107,11 @@ pub(crate) fn activity(now: Timestamp) -> DemoActivity {
     // The newest instant with 11 off-hours minutes before it: now itself when now is
     // at least 11 minutes into the 22:00-06:00 block, else the last 05:59 (at most
     // 16h12m ago).
-    let minutes_into_block = (now.millis_of_day() / MINUTE - 22 * 60).rem_euclid(24 * 60);
+    let minutes_into_block = (now.minute_of_day() - 22 * 60).rem_euclid(24 * 60);
     let night_end = if (11..8 * 60).contains(&minutes_into_block) {
         now
     } else {
-        now.start_of_day().plus_millis(5 * HOUR + 59 * MINUTE)
+        now.same_day_at(5, 59)
     };
     for i in 0..12 {
         audit.push(entry(
@@ -130,7 +121,7 @@ pub(crate) fn activity(now: Timestamp) -> DemoActivity {
         ));
     }
 
-    let grants = vec![StoredGrant::new(
+    let grants = vec![GrantRecord::new(
         Grant::new("seed_ag_new", "user_new").issued_at(now.plus_millis(-10 * MINUTE)),
         now,
     )];
@@ -150,8 +141,8 @@ mod tests {
             for extra_ms in [0, 30_500, 59_999] {
                 let now = midnight.plus_millis(minute * MINUTE + extra_ms);
                 let demo = activity(now);
-                let audit: Vec<&StoredAudit> = demo.audit.iter().collect();
-                let grants: Vec<&StoredGrant> = demo.grants.iter().collect();
+                let audit: Vec<&AuditRecord> = demo.audit.iter().collect();
+                let grants: Vec<&GrantRecord> = demo.grants.iter().collect();
                 let found = rules::detect(&audit, &grants, now);
                 let summary: Vec<(&str, Option<&str>)> = found
                     .iter()

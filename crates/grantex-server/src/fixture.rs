@@ -19,11 +19,9 @@
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use std::sync::Mutex;
-
-use super::clock::Timestamp;
-use super::routes::lock;
-use super::state::{AuditEntry, AuditStatus, Grant, Store, StoredAudit, StoredGrant};
+use crate::clock::Timestamp;
+use crate::records::{AuditEntry, AuditRecord, AuditStatus, Grant, GrantRecord};
+use crate::store::Store;
 
 /// Why a fixture could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -71,9 +69,10 @@ struct FixtureGrant {
 }
 
 /// Parses `fixture` and records it for the account of `api_key`, all or nothing: the one
-/// path of [`super::TestServer::load_fixture`] and of `POST /v1/test/fixture`.
+/// path of [`TestServer::load_fixture`](crate::TestServer::load_fixture) and of
+/// `POST /v1/test/fixture`.
 pub(crate) fn load(
-    store: &Mutex<Store>,
+    store: &mut Store,
     api_key: &str,
     fixture: &Value,
     now: Timestamp,
@@ -83,14 +82,13 @@ pub(crate) fn load(
         audit_entries: audit.len(),
         grants: grants.len(),
     };
-    let mut store = lock(store);
     let account = store.account(api_key, now);
     account
         .audit
-        .extend(audit.into_iter().map(|e| StoredAudit::new(e, now)));
+        .extend(audit.into_iter().map(|e| AuditRecord::new(e, now)));
     account
         .grants
-        .extend(grants.into_iter().map(|g| StoredGrant::new(g, now)));
+        .extend(grants.into_iter().map(|g| GrantRecord::new(g, now)));
     Ok(summary)
 }
 
@@ -146,7 +144,8 @@ pub(crate) fn parse(
     Ok((audit, grants))
 }
 
-/// RFC 3339, or `now[±N(ms|s|m|h|d)]`.
+/// RFC 3339, or `now[±N(ms|s|m|h|d)]` relative to `now`: the times of fixtures,
+/// `POST /v1/audit/log` and `POST /v1/test/grants`.
 pub(crate) fn parse_time(spec: &str, now: Timestamp) -> Result<Timestamp, String> {
     let Some(rest) = spec.strip_prefix("now") else {
         return Timestamp::parse_rfc3339(spec).map_err(|e| e.to_string());

@@ -1,64 +1,50 @@
 //! Identifiers in the hosted server's formats.
 
-use super::clock::Timestamp;
+use rand::distr::Alphanumeric;
+use rand::RngExt;
+use ulid::Ulid;
 
-const CROCKFORD: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+use crate::clock::Timestamp;
 
-/// `prefix` + a 26-character ULID (48-bit millisecond time, 80 random bits, Crockford
-/// base32), like the hosted `anm_01M88N1MW8Q7ESJ7JDVT54D642`.
+/// `prefix` + a 26-character ULID (48-bit millisecond time of `at`, 80 random bits,
+/// Crockford base32), like the hosted `anm_01M88N1MW8Q7ESJ7JDVT54D642`.
 pub(crate) fn ulid(prefix: &str, at: Timestamp) -> String {
-    let time = (at.unix_millis().max(0) as u128) & ((1 << 48) - 1);
-    let random = fastrand::u128(..) & ((1 << 80) - 1);
-    let value = (time << 80) | random;
-    let mut id = String::with_capacity(prefix.len() + 26);
-    id.push_str(prefix);
-    for i in 0..26 {
-        let shift = 125 - 5 * i;
-        id.push(CROCKFORD[((value >> shift) & 31) as usize] as char);
-    }
-    id
+    format!("{prefix}{}", Ulid::from_datetime(at.into()))
 }
 
 /// A random UUID v4 string, the format of `requestId` in error bodies.
 pub(crate) fn request_id() -> String {
-    let n = fastrand::u128(..);
-    // Version 4 and the RFC 4122 variant, as a real UUID v4 has.
-    let n = (n & !(0xF << 76) | (0x4 << 76)) & !(0x3 << 62) | (0x2 << 62);
-    let hex = format!("{n:032x}");
-    format!(
-        "{}-{}-{}-{}-{}",
-        &hex[0..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..32]
-    )
+    uuid::Builder::from_random_bytes(rand::random())
+        .into_uuid()
+        .to_string()
 }
 
 /// A fresh API key for a test account: `gx_test_` + 24 random lowercase alphanumerics.
 pub(crate) fn random_api_key() -> String {
-    let mut key = String::from("gx_test_");
-    key.extend(
-        std::iter::repeat_with(fastrand::alphanumeric)
-            .take(24)
-            .map(|c| c.to_ascii_lowercase()),
-    );
-    key
+    let random = rand::rng()
+        .sample_iter(Alphanumeric)
+        .take(24)
+        .map(|b| char::from(b.to_ascii_lowercase()));
+    "gx_test_".chars().chain(random).collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    const CROCKFORD: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
     #[test]
     fn ulid_shape() {
-        let id = ulid(
-            "anm_",
-            Timestamp::parse_rfc3339("2026-11-25T06:07:19.432Z").unwrap(),
-        );
+        let at = Timestamp::parse_rfc3339("2026-11-25T06:07:19.432Z").unwrap();
+        let id = ulid("anm_", at);
         assert_eq!(id.len(), 30);
         assert!(id.starts_with("anm_01"));
         assert!(id[4..].bytes().all(|c| CROCKFORD.contains(&c)));
+        let decoded = Ulid::from_string(&id[4..]).unwrap();
+        assert_eq!(decoded.timestamp_ms(), at.unix_millis() as u64);
+        // Before 1970 the time part is zero.
+        assert!(ulid("alog_", Timestamp::from_unix_millis(-5)).starts_with("alog_0000000000"));
     }
 
     #[test]
@@ -71,5 +57,16 @@ mod tests {
         );
         assert!(parts[2].starts_with('4'));
         assert!(matches!(parts[3].as_bytes()[0], b'8' | b'9' | b'a' | b'b'));
+    }
+
+    #[test]
+    fn api_key_shape() {
+        let key = random_api_key();
+        assert_eq!(key.len(), 8 + 24);
+        assert!(key.starts_with("gx_test_"));
+        assert!(key[8..]
+            .bytes()
+            .all(|c| c.is_ascii_digit() || c.is_ascii_lowercase()));
+        assert_ne!(key, random_api_key());
     }
 }

@@ -1,4 +1,4 @@
-//! A real, in-process Grantex server for tests and demos (feature `server`).
+//! A real, in-process Grantex server for tests and demos.
 //!
 //! [`TestServer`] serves the hosted Grantex anomaly API on `127.0.0.1` with the hosted
 //! server's semantics, as captured in the wire files: the same routes, JSON shapes
@@ -78,6 +78,13 @@
 //! documentation's acknowledge example uses, so that example runs unchanged (it
 //! shows up in unfiltered lists).
 
+// The modules, each depending only on modules listed before it:
+// - `sync`: the poison-tolerant `lock`; `clock`: `Timestamp` and `Clock`; `ids`: ids
+//   and keys;
+// - `records`: audit entries, grants, anomalies; `rules`: the four detection rules;
+//   `demo`: the demo seed; `store`: accounts and keys; `fixture`: JSON fixtures;
+// - `ratelimit`, `faults`, `conn`: limiters, injected faults, tracked connections;
+// - `shared`: one server's state; `routes`: HTTP handling; this file: `TestServer`.
 mod clock;
 mod conn;
 mod demo;
@@ -85,9 +92,12 @@ mod faults;
 mod fixture;
 mod ids;
 mod ratelimit;
+mod records;
 mod routes;
 mod rules;
-mod state;
+mod shared;
+mod store;
+mod sync;
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
@@ -100,17 +110,19 @@ pub use clock::{Clock, ParseTimestampError, Timestamp};
 pub use demo::DOC_EXAMPLE_ANOMALY_ID;
 pub use faults::{Fault, FaultAction};
 pub use fixture::{FixtureError, FixtureSummary};
-pub use ratelimit::{RateLimit, RateLimits};
+pub use ratelimit::{RateLimits, WindowLimit};
+pub use records::{AuditEntry, AuditStatus, Grant, StoredAnomaly};
 pub use rules::{
     FAILURE_MIN_ENTRIES, FAILURE_RATE_THRESHOLD, OFF_HOURS_THRESHOLD, RATE_SPIKE_THRESHOLD,
 };
-pub use state::{Anomaly, AuditEntry, AuditStatus, Grant};
 
 use conn::{ConnInfo, ConnRegistry, TrackedListener};
 use faults::FaultQueue;
 use ratelimit::Limiter;
-use routes::{lock, Shared};
-use state::{Store, StoredAudit, StoredGrant};
+use records::{AuditRecord, GrantRecord};
+use shared::Shared;
+use store::Store;
+use sync::lock;
 
 /// How long [`TestServer::shutdown`] lets in-flight requests finish before it
 /// closes the remaining connections.
@@ -277,7 +289,7 @@ async fn serve(
     }
 }
 
-/// A running local Grantex server; see the [module docs](self).
+/// A running local Grantex server; see the [crate docs](crate).
 ///
 /// All methods except [`start`](TestServerBuilder::start) and
 /// [`shutdown`](Self::shutdown) are synchronous and cheap, usable from any thread.
@@ -331,12 +343,12 @@ impl TestServer {
     /// was not). Returns the entry's id (`alog_...`).
     pub fn record_audit(&self, api_key: &str, entry: AuditEntry) -> String {
         let now = self.shared.clock.now();
-        let stored = StoredAudit::new(entry, now);
-        let id = stored.id.clone();
+        let record = AuditRecord::new(entry, now);
+        let id = record.id.clone();
         lock(&self.shared.store)
             .account(api_key, now)
             .audit
-            .push(stored);
+            .push(record);
         id
     }
 
@@ -344,12 +356,12 @@ impl TestServer {
     /// not). Returns the grant's id (`grnt_...`).
     pub fn record_grant(&self, api_key: &str, grant: Grant) -> String {
         let now = self.shared.clock.now();
-        let stored = StoredGrant::new(grant, now);
-        let id = stored.id.clone();
+        let record = GrantRecord::new(grant, now);
+        let id = record.id.clone();
         lock(&self.shared.store)
             .account(api_key, now)
             .grants
-            .push(stored);
+            .push(record);
         id
     }
 
@@ -357,7 +369,9 @@ impl TestServer {
     /// detect then reports the four anomalies of the hosted example.
     pub fn seed_demo(&self, api_key: &str) {
         let now = self.shared.clock.now();
-        lock(&self.shared.store).seed_demo(api_key, now);
+        lock(&self.shared.store)
+            .account(api_key, now)
+            .seed_demo(now);
     }
 
     /// Loads a JSON fixture into `api_key`'s account:
@@ -377,17 +391,13 @@ impl TestServer {
         api_key: &str,
         fixture: &serde_json::Value,
     ) -> Result<FixtureSummary, FixtureError> {
-        fixture::load(
-            &self.shared.store,
-            api_key,
-            fixture,
-            self.shared.clock.now(),
-        )
+        let now = self.shared.clock.now();
+        fixture::load(&mut lock(&self.shared.store), api_key, fixture, now)
     }
 
     /// The account's stored anomalies, newest first (as `GET /v1/anomalies` lists
     /// them); empty for an unknown key.
-    pub fn anomalies(&self, api_key: &str) -> Vec<Anomaly> {
+    pub fn anomalies(&self, api_key: &str) -> Vec<StoredAnomaly> {
         lock(&self.shared.store)
             .existing(api_key)
             .map(|account| {

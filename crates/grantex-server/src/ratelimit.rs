@@ -3,27 +3,27 @@
 //! The hosted server stacks three limiters: a per-IP limiter before authentication
 //! (5000/min), a per-route override on some routes (30/min on detect and audit log),
 //! and after authentication a per-account plan limit (100/min on the free plan).
-//! Windows are measured on the server's [`Clock`](super::Clock), so a test can
+//! Windows are measured on the server's [`Clock`](crate::Clock), so a test can
 //! advance the clock past a window instead of waiting.
 
 use std::collections::HashMap;
 use std::time::Duration;
 
-use super::clock::{duration_millis, Timestamp};
+use crate::clock::{duration_millis, Timestamp};
 
-/// One limit: at most `max` requests per `window`.
+/// One fixed-window limit: at most `max` requests per `window`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct RateLimit {
+pub struct WindowLimit {
     /// Requests allowed in one window.
     pub max: u32,
     /// Length of the window, which starts at the first request counted in it.
     pub window: Duration,
 }
 
-impl RateLimit {
+impl WindowLimit {
     /// `max` requests per minute.
     pub const fn per_minute(max: u32) -> Self {
-        RateLimit {
+        WindowLimit {
             max,
             window: Duration::from_secs(60),
         }
@@ -40,16 +40,16 @@ impl RateLimit {
 pub struct RateLimits {
     /// Per account, across all routes (hosted free plan: 100/min). Over it: 429
     /// `RATE_LIMIT_EXCEEDED`, "Plan rate limit exceeded, retry in N seconds".
-    pub plan: Option<RateLimit>,
+    pub plan: Option<WindowLimit>,
     /// Per account and route, on `POST /v1/anomalies/detect` and `POST /v1/audit/log`
     /// (hosted: 30/min each; the hosted server keys it by client IP, here it is keyed
     /// by account so that accounts in one test do not share it). Over it: 429
     /// `BAD_REQUEST`, "Rate limit exceeded, retry in 1 minute", `retry-after` = the
     /// window length.
-    pub per_route: Option<RateLimit>,
+    pub per_route: Option<WindowLimit>,
     /// Per client IP, before authentication, on every non-test route (hosted:
     /// 5000/min). Its headers are the ones on 401s and other unauthenticated answers.
-    pub per_ip: Option<RateLimit>,
+    pub per_ip: Option<WindowLimit>,
 }
 
 impl RateLimits {
@@ -57,20 +57,20 @@ impl RateLimits {
     /// 5000/min. This is `RateLimits::default()`.
     pub const fn hosted() -> Self {
         RateLimits {
-            plan: Some(RateLimit::per_minute(100)),
-            per_route: Some(RateLimit::per_minute(30)),
-            per_ip: Some(RateLimit::per_minute(5000)),
+            plan: Some(WindowLimit::per_minute(100)),
+            per_route: Some(WindowLimit::per_minute(30)),
+            per_ip: Some(WindowLimit::per_minute(5000)),
         }
     }
 
     /// Limits high enough (one million per minute each) that no test suite trips
     /// them, with the headers still sent and counting. The default of
-    /// [`TestServer::builder`](super::TestServer::builder) and of demo mode.
+    /// [`TestServer::builder`](crate::TestServer::builder) and of demo mode.
     pub const fn generous() -> Self {
         RateLimits {
-            plan: Some(RateLimit::per_minute(1_000_000)),
-            per_route: Some(RateLimit::per_minute(1_000_000)),
-            per_ip: Some(RateLimit::per_minute(1_000_000)),
+            plan: Some(WindowLimit::per_minute(1_000_000)),
+            per_route: Some(WindowLimit::per_minute(1_000_000)),
+            per_ip: Some(WindowLimit::per_minute(1_000_000)),
         }
     }
 
@@ -204,7 +204,7 @@ mod tests {
     #[test]
     fn fixed_window_counts_and_resets() {
         let mut limiter = Limiter::new(RateLimits {
-            plan: Some(RateLimit::per_minute(2)),
+            plan: Some(WindowLimit::per_minute(2)),
             per_route: None,
             per_ip: None,
         });

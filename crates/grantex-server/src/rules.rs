@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
 
-use super::clock::Timestamp;
-use super::state::{Finding, Metadata, StoredAudit, StoredGrant};
+use crate::clock::Timestamp;
+use crate::records::{AuditRecord, Finding, GrantRecord, Metadata};
 
 /// `rate_spike` fires for an agent with more than this many entries in the last hour.
 pub const RATE_SPIKE_THRESHOLD: u64 = 50;
@@ -32,8 +32,8 @@ pub(crate) fn is_off_hours(at: Timestamp) -> bool {
 /// All findings for an account's data at `now`, in the hosted order: rate spikes,
 /// high failure rates, new principals, off-hours activity (each by agent id).
 pub(crate) fn detect(
-    audit: &[&StoredAudit],
-    grants: &[&StoredGrant],
+    audit: &[&AuditRecord],
+    grants: &[&GrantRecord],
     now: Timestamp,
 ) -> Vec<Finding> {
     let mut findings = rate_spikes(audit, now);
@@ -47,7 +47,7 @@ fn since(now: Timestamp, window_ms: i64) -> Timestamp {
     now.plus_millis(-window_ms)
 }
 
-fn count_by_agent<'a>(entries: impl Iterator<Item = &'a StoredAudit>) -> BTreeMap<&'a str, u64> {
+fn count_by_agent<'a>(entries: impl Iterator<Item = &'a AuditRecord>) -> BTreeMap<&'a str, u64> {
     let mut counts = BTreeMap::new();
     for e in entries {
         *counts.entry(e.agent_id.as_str()).or_insert(0) += 1;
@@ -55,7 +55,7 @@ fn count_by_agent<'a>(entries: impl Iterator<Item = &'a StoredAudit>) -> BTreeMa
     counts
 }
 
-fn rate_spikes(audit: &[&StoredAudit], now: Timestamp) -> Vec<Finding> {
+fn rate_spikes(audit: &[&AuditRecord], now: Timestamp) -> Vec<Finding> {
     let start = since(now, HOUR_MS);
     count_by_agent(audit.iter().copied().filter(|e| e.timestamp >= start))
         .into_iter()
@@ -77,7 +77,7 @@ fn rate_spikes(audit: &[&StoredAudit], now: Timestamp) -> Vec<Finding> {
         .collect()
 }
 
-fn high_failure_rates(audit: &[&StoredAudit], now: Timestamp) -> Vec<Finding> {
+fn high_failure_rates(audit: &[&AuditRecord], now: Timestamp) -> Vec<Finding> {
     let start = since(now, DAY_MS);
     let mut tallies: BTreeMap<&str, (u64, u64)> = BTreeMap::new();
     for e in audit.iter().filter(|e| e.timestamp >= start) {
@@ -112,9 +112,9 @@ fn high_failure_rates(audit: &[&StoredAudit], now: Timestamp) -> Vec<Finding> {
         .collect()
 }
 
-fn new_principals(grants: &[&StoredGrant], now: Timestamp) -> Vec<Finding> {
+fn new_principals(grants: &[&GrantRecord], now: Timestamp) -> Vec<Finding> {
     let start = since(now, DAY_MS);
-    let mut fresh: Vec<&StoredGrant> = grants
+    let mut fresh: Vec<&GrantRecord> = grants
         .iter()
         .copied()
         .filter(|g| g.issued_at >= start)
@@ -149,7 +149,7 @@ fn new_principals(grants: &[&StoredGrant], now: Timestamp) -> Vec<Finding> {
         .collect()
 }
 
-fn off_hours_activity(audit: &[&StoredAudit], now: Timestamp) -> Vec<Finding> {
+fn off_hours_activity(audit: &[&AuditRecord], now: Timestamp) -> Vec<Finding> {
     let start = since(now, DAY_MS);
     count_by_agent(
         audit
@@ -179,7 +179,7 @@ fn off_hours_activity(audit: &[&StoredAudit], now: Timestamp) -> Vec<Finding> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::state::{AuditEntry, AuditStatus};
+    use crate::records::{AuditEntry, AuditStatus};
 
     fn at(s: &str) -> Timestamp {
         Timestamp::parse_rfc3339(s).unwrap()
@@ -188,38 +188,38 @@ mod tests {
     #[test]
     fn failure_percent_rounds_like_javascript() {
         let now = at("2026-11-25T12:00:00.000Z");
-        let entries: Vec<StoredAudit> = (0..8)
+        let entries: Vec<AuditRecord> = (0..8)
             .map(|i| {
                 let status = if i < 2 {
                     AuditStatus::Failure
                 } else {
                     AuditStatus::Success
                 };
-                StoredAudit::new(AuditEntry::new("a").status(status), now)
+                AuditRecord::new(AuditEntry::new("a").status(status), now)
             })
             .collect();
-        let refs: Vec<&StoredAudit> = entries.iter().collect();
+        let refs: Vec<&AuditRecord> = entries.iter().collect();
         let found = high_failure_rates(&refs, now);
         assert_eq!(found.len(), 1);
         // 2/8 = 25%.
         assert!(found[0]
             .description
             .contains("has 25% failure/blocked rate"));
-        let entries: Vec<StoredAudit> = (0..16)
+        let entries: Vec<AuditRecord> = (0..16)
             .map(|i| {
                 let status = if i < 4 {
                     AuditStatus::Blocked
                 } else {
                     AuditStatus::Success
                 };
-                StoredAudit::new(AuditEntry::new("a").status(status), now)
+                AuditRecord::new(AuditEntry::new("a").status(status), now)
             })
-            .chain([StoredAudit::new(
+            .chain([AuditRecord::new(
                 AuditEntry::new("a").status(AuditStatus::Failure),
                 now,
             )])
             .collect();
-        let refs: Vec<&StoredAudit> = entries.iter().collect();
+        let refs: Vec<&AuditRecord> = entries.iter().collect();
         // 5/17 = 29.41% -> 29.
         assert!(high_failure_rates(&refs, now)[0]
             .description

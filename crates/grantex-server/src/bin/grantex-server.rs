@@ -6,103 +6,92 @@
 //!
 //! Prints `Grantex test server listening on http://127.0.0.1:PORT` on stdout (one
 //! line, flushed: other programs wait for it), the default API key on stderr, and
-//! serves until Ctrl-C or SIGTERM.
+//! serves until Ctrl-C or SIGTERM. Bad arguments exit with status 2 and the usage.
 
 use std::io::Write;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
+use clap::{CommandFactory, Parser, ValueEnum};
 use grantex_server::{RateLimits, TestServer};
 
-const USAGE: &str = "\
-usage: grantex-server [--port N] [--demo] [--fixture FILE] [--api-key KEY]... [--rate-limits hosted|generous|off]
-
-  --port N          port on 127.0.0.1 (default 0: any free port)
-  --demo            accept any bearer key, each its own account, seeded on first use
-                    with activity that trips all four detection rules
-  --fixture FILE    load a JSON fixture {\"auditEntries\": [...], \"grants\": [...]}
-                    into the default account
-  --api-key KEY     a known key; the first is the default account (default: generated)
-  --rate-limits L   hosted (100/min plan, 30/min detect; the default), generous
-                    (1,000,000/min; the default with --demo) or off
-  -h, --help        this help";
-
-#[derive(Debug)]
+/// The local Grantex server: the hosted anomalies API on 127.0.0.1, until Ctrl-C or
+/// SIGTERM.
+#[derive(Debug, Parser)]
+#[command(
+    name = "grantex-server",
+    override_usage = "grantex-server [--port N] [--demo] [--fixture FILE] [--api-key KEY]... [--rate-limits hosted|generous|off]"
+)]
 struct Options {
+    /// Port on 127.0.0.1 (0: any free port)
+    #[arg(long, value_name = "N", default_value_t = 0)]
     port: u16,
+    /// Accept any bearer key, each its own account, seeded on first use with activity
+    /// that trips all four detection rules
+    #[arg(long)]
     demo: bool,
-    fixture: Option<String>,
+    /// Load a JSON fixture {"auditEntries": [...], "grants": [...]} into the default
+    /// account
+    #[arg(long, value_name = "FILE")]
+    fixture: Option<PathBuf>,
+    /// A known key; the first is the default account (default: generated). Repeatable
+    #[arg(long = "api-key", value_name = "KEY", value_parser = non_empty_key)]
     api_keys: Vec<String>,
-    rate_limits: Option<RateLimits>,
+    /// The rate limits [default: hosted, or generous with --demo]
+    #[arg(long, value_name = "LIMITS", value_enum)]
+    rate_limits: Option<RateLimitPreset>,
 }
 
-fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Options>, String> {
-    let mut options = Options {
-        port: 0,
-        demo: false,
-        fixture: None,
-        api_keys: Vec::new(),
-        rate_limits: None,
-    };
-    while let Some(arg) = args.next() {
-        // Accept both `--flag value` and `--flag=value`.
-        let (flag, inline) = match arg.split_once('=') {
-            Some((flag, value)) if flag.starts_with("--") => {
-                (flag.to_owned(), Some(value.to_owned()))
-            }
-            _ => (arg.clone(), None),
-        };
-        let mut value = |name: &str| {
-            inline
-                .clone()
-                .or_else(|| args.next())
-                .ok_or_else(|| format!("{name} needs a value"))
-        };
-        match flag.as_str() {
-            "-h" | "--help" => return Ok(None),
-            "--demo" if inline.is_none() => options.demo = true,
-            "--port" => {
-                let v = value("--port")?;
-                options.port = v
-                    .parse()
-                    .map_err(|_| format!("--port: {v:?} is not a port number (0-65535)"))?;
-            }
-            "--fixture" => options.fixture = Some(value("--fixture")?),
-            "--api-key" => {
-                let key = value("--api-key")?;
-                if key.trim().is_empty() {
-                    return Err("--api-key: the key is empty".to_owned());
-                }
-                options.api_keys.push(key);
-            }
-            "--rate-limits" => {
-                options.rate_limits = Some(match value("--rate-limits")?.as_str() {
-                    "hosted" => RateLimits::hosted(),
-                    "generous" => RateLimits::generous(),
-                    "off" => RateLimits::disabled(),
-                    other => {
-                        return Err(format!(
-                            "--rate-limits: {other:?} is not one of hosted, generous, off"
-                        ))
-                    }
-                })
-            }
-            _ => return Err(format!("unknown argument {arg:?}")),
+/// The `--rate-limits` presets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum RateLimitPreset {
+    /// The hosted server's: 100/min per account, 30/min on detect and audit log
+    Hosted,
+    /// 1,000,000/min each, with the headers still sent
+    Generous,
+    /// No limits and no rate-limit headers
+    Off,
+}
+
+impl RateLimitPreset {
+    fn limits(self) -> RateLimits {
+        match self {
+            RateLimitPreset::Hosted => RateLimits::hosted(),
+            RateLimitPreset::Generous => RateLimits::generous(),
+            RateLimitPreset::Off => RateLimits::disabled(),
         }
     }
-    Ok(Some(options))
+}
+
+fn non_empty_key(key: &str) -> Result<String, String> {
+    if key.trim().is_empty() {
+        Err("the key is empty".to_owned())
+    } else {
+        Ok(key.to_owned())
+    }
+}
+
+/// The options, or the exit status after `--help` (0, the help on stdout) or bad
+/// arguments (2, the error and the usage on stderr).
+fn parse_options() -> Result<Options, ExitCode> {
+    Options::try_parse().map_err(|e| {
+        let _ = e.print();
+        if !e.use_stderr() {
+            return ExitCode::SUCCESS;
+        }
+        // clap shows the usage with some errors (unknown arguments) but not with
+        // others (invalid values).
+        if !e.render().to_string().contains("Usage:") {
+            eprintln!("\n{}", Options::command().render_usage());
+        }
+        ExitCode::from(2)
+    })
 }
 
 fn main() -> ExitCode {
-    let options = match parse_args(std::env::args().skip(1)) {
-        Ok(Some(options)) => options,
-        Ok(None) => {
-            println!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        Err(message) => {
-            eprintln!("grantex-server: {message}\n\n{USAGE}");
-            return ExitCode::from(2);
-        }
+    let options = match parse_options() {
+        Ok(options) => options,
+        Err(status) => return status,
     };
     let fixture = match &options.fixture {
         None => None,
@@ -115,6 +104,7 @@ fn main() -> ExitCode {
             match parsed {
                 Ok(value) => Some(value),
                 Err(e) => {
+                    let path = path.display();
                     eprintln!("grantex-server: cannot read fixture {path}: {e}");
                     return ExitCode::from(2);
                 }
@@ -135,11 +125,11 @@ fn main() -> ExitCode {
 }
 
 async fn run(options: Options, fixture: Option<serde_json::Value>) -> ExitCode {
-    let limits = options.rate_limits.unwrap_or(if options.demo {
-        RateLimits::generous()
-    } else {
-        RateLimits::hosted()
-    });
+    let limits = match options.rate_limits {
+        Some(preset) => preset.limits(),
+        None if options.demo => RateLimits::generous(),
+        None => RateLimits::hosted(),
+    };
     let mut builder = TestServer::builder()
         .port(options.port)
         .demo(options.demo)
@@ -209,10 +199,17 @@ async fn wait_for_stop_signal() {
 
 #[cfg(test)]
 mod tests {
+    use clap::error::ErrorKind;
+
     use super::*;
 
-    fn parse(args: &[&str]) -> Result<Option<Options>, String> {
-        parse_args(args.iter().map(|s| s.to_string()))
+    fn parse(args: &[&str]) -> Result<Options, clap::Error> {
+        Options::try_parse_from(std::iter::once("grantex-server").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn the_command_is_well_formed() {
+        Options::command().debug_assert();
     }
 
     #[test]
@@ -227,31 +224,37 @@ mod tests {
             "--fixture",
             "f.json",
         ])
-        .unwrap()
         .unwrap();
         assert_eq!(o.port, 8080);
         assert!(o.demo);
         assert_eq!(o.api_keys, ["k1", "k2"]);
-        assert_eq!(o.fixture.as_deref(), Some("f.json"));
+        assert_eq!(o.fixture, Some(PathBuf::from("f.json")));
+        let defaults = parse(&[]).unwrap();
+        assert_eq!((defaults.port, defaults.demo), (0, false));
+        assert_eq!(defaults.rate_limits, None);
         assert_eq!(
             parse(&["--rate-limits", "off"])
                 .unwrap()
-                .unwrap()
-                .rate_limits,
+                .rate_limits
+                .map(RateLimitPreset::limits),
             Some(RateLimits::disabled())
         );
-        assert!(parse(&["--help"]).unwrap().is_none());
+        assert_eq!(
+            parse(&["--help"]).unwrap_err().kind(),
+            ErrorKind::DisplayHelp
+        );
+        assert_eq!(parse(&["-h"]).unwrap_err().kind(), ErrorKind::DisplayHelp);
     }
 
     #[test]
     fn rejects_bad_input() {
-        assert!(parse(&["--port"]).unwrap_err().contains("needs a value"));
-        assert!(parse(&["--port", "x"]).unwrap_err().contains("not a port"));
-        assert!(parse(&["--port", "70000"]).is_err());
-        assert!(parse(&["--bogus"])
-            .unwrap_err()
-            .contains("unknown argument"));
-        assert!(parse(&["--rate-limits", "fast"]).is_err());
-        assert!(parse(&["--api-key", " "]).is_err());
+        let kind = |args: &[&str]| parse(args).unwrap_err().kind();
+        assert_eq!(kind(&["--port"]), ErrorKind::InvalidValue);
+        assert_eq!(kind(&["--port", "x"]), ErrorKind::ValueValidation);
+        assert_eq!(kind(&["--port", "70000"]), ErrorKind::ValueValidation);
+        assert_eq!(kind(&["--bogus"]), ErrorKind::UnknownArgument);
+        assert_eq!(kind(&["--demo=yes"]), ErrorKind::TooManyValues);
+        assert_eq!(kind(&["--rate-limits", "fast"]), ErrorKind::InvalidValue);
+        assert_eq!(kind(&["--api-key", " "]), ErrorKind::ValueValidation);
     }
 }

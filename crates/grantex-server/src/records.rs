@@ -1,13 +1,14 @@
-//! Accounts and what they hold: audit entries, grants and anomalies.
-
-use std::collections::{HashMap, HashSet};
+//! What an account holds: audit entries, grants and anomalies, in the form callers
+//! give them ([`AuditEntry`], [`Grant`]), the form the server keeps them in
+//! (`*Record`, with ids and resolved times) and the snapshot it hands out
+//! ([`StoredAnomaly`]).
 
 use serde::ser::SerializeMap;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::clock::Timestamp;
-use super::ids;
+use crate::clock::Timestamp;
+use crate::ids;
 
 /// Outcome of an audited action, as the hosted API spells it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -148,10 +149,10 @@ impl Grant {
     }
 }
 
-/// An anomaly as stored by the server (a snapshot; see
-/// [`TestServer::anomalies`](super::TestServer::anomalies)).
+/// A snapshot of an anomaly the server stored (see
+/// [`TestServer::anomalies`](crate::TestServer::anomalies)).
 #[derive(Clone, Debug, PartialEq)]
-pub struct Anomaly {
+pub struct StoredAnomaly {
     /// `anm_` + ULID.
     pub id: String,
     /// The wire's `type`: `rate_spike`, `high_failure_rate`, `new_principal` or
@@ -173,8 +174,8 @@ pub struct Anomaly {
     pub acknowledged_at: Option<Timestamp>,
 }
 
-/// Metadata whose keys keep the order the hosted server writes them in (a
-/// `serde_json::Map` would sort them).
+/// A rule's metadata, its keys in the order the hosted server writes them (whatever
+/// `serde_json`'s `preserve_order` feature is set to).
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct Metadata(pub Vec<(&'static str, Value)>);
 
@@ -195,8 +196,9 @@ impl Metadata {
     }
 }
 
+/// An audit entry as the server keeps it: with its id and time.
 #[derive(Clone, Debug)]
-pub(crate) struct StoredAudit {
+pub(crate) struct AuditRecord {
     pub id: String,
     pub agent_id: String,
     pub agent_did: String,
@@ -208,10 +210,10 @@ pub(crate) struct StoredAudit {
     pub timestamp: Timestamp,
 }
 
-impl StoredAudit {
+impl AuditRecord {
     pub fn new(entry: AuditEntry, now: Timestamp) -> Self {
         let timestamp = entry.timestamp.unwrap_or(now);
-        StoredAudit {
+        AuditRecord {
             id: ids::ulid("alog_", timestamp),
             agent_id: entry.agent_id,
             agent_did: entry.agent_did,
@@ -225,18 +227,19 @@ impl StoredAudit {
     }
 }
 
+/// A grant as the server keeps it: with its id and issue time.
 #[derive(Clone, Debug)]
-pub(crate) struct StoredGrant {
+pub(crate) struct GrantRecord {
     pub id: String,
     pub agent_id: String,
     pub principal_id: String,
     pub issued_at: Timestamp,
 }
 
-impl StoredGrant {
+impl GrantRecord {
     pub fn new(grant: Grant, now: Timestamp) -> Self {
         let issued_at = grant.issued_at.unwrap_or(now);
-        StoredGrant {
+        GrantRecord {
             id: ids::ulid("grnt_", issued_at),
             agent_id: grant.agent_id,
             principal_id: grant.principal_id,
@@ -256,8 +259,9 @@ pub(crate) struct Finding {
     pub metadata: Metadata,
 }
 
+/// An anomaly as the server keeps it.
 #[derive(Clone, Debug)]
-pub(crate) struct StoredAnomaly {
+pub(crate) struct AnomalyRecord {
     /// Insertion order, to break ties between equal `detected_at` (newest first).
     pub seq: u64,
     pub id: String,
@@ -266,13 +270,14 @@ pub(crate) struct StoredAnomaly {
     pub acknowledged_at: Option<Timestamp>,
 }
 
-impl StoredAnomaly {
-    pub fn snapshot(&self) -> Anomaly {
+impl AnomalyRecord {
+    /// The public view of this anomaly.
+    pub fn snapshot(&self) -> StoredAnomaly {
         let metadata = match serde_json::to_value(&self.finding.metadata) {
             Ok(Value::Object(map)) => map,
             _ => Map::new(),
         };
-        Anomaly {
+        StoredAnomaly {
             id: self.id.clone(),
             kind: self.finding.kind.to_owned(),
             severity: self.finding.severity.to_owned(),
@@ -283,131 +288,5 @@ impl StoredAnomaly {
             detected_at: self.detected_at,
             acknowledged_at: self.acknowledged_at,
         }
-    }
-}
-
-/// One API key's data. Accounts never see each other's data.
-#[derive(Debug, Default)]
-pub(crate) struct Account {
-    pub audit: Vec<StoredAudit>,
-    pub grants: Vec<StoredGrant>,
-    pub anomalies: Vec<StoredAnomaly>,
-    /// Demo activity is regenerated relative to the clock at every detection run
-    /// (see `demo.rs`), so that a long-running demo server never goes stale.
-    pub demo_activity: bool,
-}
-
-impl Account {
-    /// Anomalies newest `detected_at` first (later insertions first on ties).
-    pub fn anomalies_newest_first(&self, unacknowledged_only: bool) -> Vec<&StoredAnomaly> {
-        let mut list: Vec<&StoredAnomaly> = self
-            .anomalies
-            .iter()
-            .filter(|a| !unacknowledged_only || a.acknowledged_at.is_none())
-            .collect();
-        list.sort_by_key(|a| std::cmp::Reverse((a.detected_at, a.seq)));
-        list
-    }
-}
-
-/// Who may call the API, and every account's data.
-#[derive(Debug)]
-pub(crate) struct Store {
-    known_keys: HashSet<String>,
-    accounts: HashMap<String, Account>,
-    /// Any non-empty key is accepted and becomes its own account.
-    pub accept_any_key: bool,
-    /// New accounts get the demo seed on first use.
-    pub seed_demo_on_first_use: bool,
-    next_seq: u64,
-}
-
-impl Store {
-    pub fn new(
-        keys: impl IntoIterator<Item = String>,
-        accept_any_key: bool,
-        seed_demo: bool,
-    ) -> Self {
-        Store {
-            known_keys: keys.into_iter().collect(),
-            accounts: HashMap::new(),
-            accept_any_key,
-            seed_demo_on_first_use: seed_demo,
-            next_seq: 0,
-        }
-    }
-
-    pub fn add_key(&mut self, key: String) {
-        self.known_keys.insert(key);
-    }
-
-    /// Whether `key` may call the API (creating its account on first use).
-    pub fn authenticate(&mut self, key: &str, now: Timestamp) -> bool {
-        if key.is_empty() || !(self.accept_any_key || self.known_keys.contains(key)) {
-            return false;
-        }
-        self.account(key, now);
-        true
-    }
-
-    /// The account of `key`, created (and, in demo mode, seeded) on first use. The key
-    /// becomes a known key.
-    pub fn account(&mut self, key: &str, now: Timestamp) -> &mut Account {
-        if !self.accounts.contains_key(key) {
-            self.known_keys.insert(key.to_owned());
-            let mut account = Account::default();
-            if self.seed_demo_on_first_use {
-                super::demo::seed(&mut account, &mut self.next_seq, now);
-            }
-            self.accounts.insert(key.to_owned(), account);
-        }
-        self.accounts
-            .get_mut(key)
-            .expect("account was just ensured")
-    }
-
-    /// Seeds the demo activity into `key`'s account.
-    pub fn seed_demo(&mut self, key: &str, now: Timestamp) {
-        let mut seq = self.next_seq;
-        super::demo::seed(self.account(key, now), &mut seq, now);
-        self.next_seq = seq;
-    }
-
-    /// Runs detection for `key`'s account: unacknowledged anomalies are replaced by the
-    /// new findings (new ids); acknowledged ones stay. Returns the new anomalies in
-    /// rule order.
-    pub fn detect(&mut self, key: &str, now: Timestamp) -> Vec<StoredAnomaly> {
-        let mut seq = self.next_seq;
-        let account = self.account(key, now);
-        let demo = if account.demo_activity {
-            super::demo::activity(now)
-        } else {
-            Default::default()
-        };
-        let audit: Vec<&StoredAudit> = account.audit.iter().chain(&demo.audit).collect();
-        let grants: Vec<&StoredGrant> = account.grants.iter().chain(&demo.grants).collect();
-        let findings = super::rules::detect(&audit, &grants, now);
-        account.anomalies.retain(|a| a.acknowledged_at.is_some());
-        let fresh: Vec<StoredAnomaly> = findings
-            .into_iter()
-            .map(|finding| {
-                seq += 1;
-                StoredAnomaly {
-                    seq,
-                    id: ids::ulid("anm_", now),
-                    finding,
-                    detected_at: now,
-                    acknowledged_at: None,
-                }
-            })
-            .collect();
-        account.anomalies.extend(fresh.iter().cloned());
-        self.next_seq = seq;
-        fresh
-    }
-
-    /// A read-only view of an existing account.
-    pub fn existing(&self, key: &str) -> Option<&Account> {
-        self.accounts.get(key)
     }
 }

@@ -1,0 +1,204 @@
+//! HTTP handling: one dispatcher in front of every route, so that the order of the
+//! hosted server's stages is explicit: fault injection, per-IP limit, route matching,
+//! body parsing, authentication, per-route limit, plan limit, handler.
+//!
+//! - [`reply`]: the response under construction and the error shapes;
+//! - [`body`]: reading JSON bodies, and typed bodies checked field by field;
+//! - [`auth`], [`limits`], [`injected`]: the authentication, rate-limit and fault
+//!   stages;
+//! - [`anomalies`], [`audit`]: the hosted routes;
+//! - [`test_only`]: the `/v1/test/...` routes.
+
+mod anomalies;
+mod audit;
+mod auth;
+mod body;
+mod injected;
+mod limits;
+mod reply;
+mod test_only;
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderMap, Method};
+use axum::response::Response;
+use axum::Router;
+use percent_encoding::percent_decode_str;
+
+use self::auth::{authenticate, Auth};
+use self::body::read_body;
+use self::limits::{plan_check, window_check};
+use self::reply::{route_not_found, Reply};
+use crate::conn::ConnInfo;
+use crate::ratelimit::Scope;
+use crate::shared::Shared;
+use crate::sync::lock;
+
+pub(crate) fn router(shared: Arc<Shared>) -> Router {
+    Router::new().fallback(dispatch).with_state(shared)
+}
+
+/// The API routes (the hosted paths).
+enum Route {
+    Detect,
+    List,
+    Acknowledge(String),
+    AuditLog,
+}
+
+impl Route {
+    fn matching(method: &Method, path: &str) -> Option<Route> {
+        match (method.as_str(), path) {
+            ("POST", "/v1/anomalies/detect") => Some(Route::Detect),
+            // The hosted framework answers HEAD wherever it answers GET.
+            ("GET" | "HEAD", "/v1/anomalies") => Some(Route::List),
+            ("POST", "/v1/audit/log") => Some(Route::AuditLog),
+            ("PATCH", _) => {
+                let id = path
+                    .strip_prefix("/v1/anomalies/")?
+                    .strip_suffix("/acknowledge")?;
+                if id.is_empty() || id.contains('/') {
+                    return None;
+                }
+                Some(Route::Acknowledge(
+                    percent_decode_str(id).decode_utf8_lossy().into_owned(),
+                ))
+            }
+            _ => None,
+        }
+    }
+
+    /// The per-route limiter this route is under, if any.
+    fn limited_as(&self) -> Option<&'static str> {
+        match self {
+            Route::Detect => Some("detect"),
+            Route::AuditLog => Some("audit_log"),
+            Route::List | Route::Acknowledge(_) => None,
+        }
+    }
+}
+
+async fn dispatch(
+    State(shared): State<Arc<Shared>>,
+    ConnectInfo(conn): ConnectInfo<ConnInfo>,
+    request: Request,
+) -> Response {
+    let (parts, body) = request.into_parts();
+    let path = parts.uri.path();
+    let path_and_query = parts.uri.path_and_query().map_or(path, |pq| pq.as_str());
+
+    if path == "/v1/test" || path.starts_with("/v1/test/") {
+        let reply = match read_body(&parts.method, &parts.headers, body).await {
+            Ok(json) => test_only::handle(
+                &shared,
+                &parts.method,
+                path,
+                path_and_query,
+                &parts.headers,
+                json,
+            ),
+            Err(reply) => reply,
+        };
+        return reply.into_response();
+    }
+
+    let fault = lock(&shared.faults).take(parts.method.as_str(), path);
+    if let Some(action) = fault {
+        if let Some(reply) = injected::apply(action, &conn).await {
+            return reply.into_response();
+        }
+    }
+
+    let request = ApiRequest {
+        method: &parts.method,
+        path,
+        query: parts.uri.query(),
+        path_and_query,
+        headers: &parts.headers,
+    };
+    request.answer(&shared, &conn, body).await.into_response()
+}
+
+/// A request to the hosted API, past fault injection.
+struct ApiRequest<'a> {
+    method: &'a Method,
+    path: &'a str,
+    query: Option<&'a str>,
+    path_and_query: &'a str,
+    headers: &'a HeaderMap,
+}
+
+impl ApiRequest<'_> {
+    async fn answer(&self, shared: &Shared, conn: &ConnInfo, body: Body) -> Reply {
+        let now = shared.clock.now();
+
+        // Before authentication: the per-IP limiter.
+        let ip = conn.peer.ip().to_string();
+        let ip_decision = match window_check(shared, Scope::Ip, &ip, now) {
+            Ok(decision) => decision,
+            Err(reply) => return reply,
+        };
+
+        let Some(route) = Route::matching(self.method, self.path) else {
+            // Unknown route: still counted against an authenticated caller's plan.
+            let reply = route_not_found(self.method, self.path_and_query).rate(ip_decision);
+            return match authenticate(shared, self.headers, now) {
+                Auth::Account(key) => match plan_check(shared, &key, now) {
+                    Err(reply) => reply,
+                    Ok(plan) => reply.rate(plan),
+                },
+                _ => reply,
+            };
+        };
+
+        let json = match read_body(self.method, self.headers, body).await {
+            Ok(json) => json,
+            Err(reply) => return reply.rate(ip_decision),
+        };
+
+        let key = match authenticate(shared, self.headers, now).into_account() {
+            Ok(key) => key,
+            Err(reply) => return reply.rate(ip_decision),
+        };
+
+        if let Some(name) = route.limited_as() {
+            if let Err(reply) = window_check(shared, Scope::Route(name), &key, now) {
+                return reply;
+            }
+        }
+        let plan = match plan_check(shared, &key, now) {
+            Ok(plan) => plan.or(ip_decision),
+            Err(reply) => return reply,
+        };
+
+        let reply = match route {
+            Route::Detect => anomalies::detect(shared, &key, now),
+            Route::List => anomalies::list(shared, &key, self.query),
+            Route::Acknowledge(id) => anomalies::acknowledge(shared, &key, &id, now),
+            Route::AuditLog => audit::audit_log(shared, &key, json, now),
+        };
+        reply.rate(plan)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes() {
+        assert!(matches!(
+            Route::matching(&Method::POST, "/v1/anomalies/detect"),
+            Some(Route::Detect)
+        ));
+        assert!(matches!(
+            Route::matching(&Method::PATCH, "/v1/anomalies/anm_1/acknowledge"),
+            Some(Route::Acknowledge(id)) if id == "anm_1"
+        ));
+        assert!(Route::matching(&Method::PATCH, "/v1/anomalies//acknowledge").is_none());
+        assert!(Route::matching(&Method::POST, "/v1/anomalies/anm_1/acknowledge").is_none());
+        assert!(Route::matching(&Method::GET, "/v1/anomalies/").is_none());
+    }
+}
