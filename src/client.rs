@@ -71,12 +71,12 @@ impl Grantex {
     }
 
     /// Sends one operation of a generated client through this client's request layer.
-    pub(crate) async fn call<W, T, F, Fut>(&self, send: F) -> Result<T, Error>
+    pub(crate) async fn call<T, F, Fut>(&self, send: F) -> Result<T, Error>
     where
-        W: serde::de::DeserializeOwned + Into<T>,
+        T: serde::de::DeserializeOwned,
         F: Fn() -> Fut,
         Fut: std::future::Future<
-            Output = Result<progenitor_client::ResponseValue<W>, progenitor_client::Error<()>>,
+            Output = Result<progenitor_client::ResponseValue<T>, progenitor_client::Error<()>>,
         >,
     {
         transport::execute(self.retry, self.timeout, send).await
@@ -170,7 +170,7 @@ pub struct GrantexBuilder {
 }
 
 impl GrantexBuilder {
-    /// The API key (surrounding white space is trimmed).
+    /// The API key (surrounding white space is trimmed; an empty one counts as not given).
     pub fn api_key(mut self, key: impl Into<String>) -> Self {
         self.api_key = Some(key.into());
         self
@@ -209,15 +209,17 @@ impl GrantexBuilder {
     /// Builds the client. Fails with [`Error::Config`] on a missing or unusable key or a
     /// malformed base URL; the message never contains the key.
     pub fn build(self) -> Result<Grantex, Error> {
+        // As in the documented SDK (`api_key or os.environ[...]`): an empty key is no key.
+        let given = |k: &String| !k.trim().is_empty();
         let api_key = self
             .api_key
-            .or_else(|| env::var("GRANTEX_API_KEY").ok())
+            .filter(given)
+            .or_else(|| env::var("GRANTEX_API_KEY").ok().filter(given))
             .map(|k| k.trim().to_owned())
-            .filter(|k| !k.is_empty())
             .ok_or_else(|| {
                 Error::Config(
-                    "Grantex API key is required: pass api_key or set the GRANTEX_API_KEY \
-                     environment variable"
+                    "Grantex API key is required. Pass `api_key` or set the GRANTEX_API_KEY \
+                     environment variable."
                         .into(),
                 )
             })?;

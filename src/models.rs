@@ -1,13 +1,15 @@
-//! The response types users see: what the documentation promises, built from what the
-//! server really sends (the generated types in [`crate::generated::types`]).
+//! The response types: what the documentation promises, decoded once from what the server
+//! really sends. progenitor's client (see `build.rs`) decodes the responses straight into
+//! these types, and the Python bindings build their objects from the same values.
 //!
-//! They serialize and deserialize in the wire's camelCase, so a response can be stored and
-//! read back, and deserializing accepts `metadata` in either of the server's forms.
+//! Every quirk of the server is absorbed here, in the types' `Deserialize`: `metadata` as a
+//! JSON string ([`Metadata`]), unknown fields (ignored), open sets of `type` and `severity`
+//! (plain strings, kept as sent). They serialize back in the wire's camelCase.
 
-use serde::{Deserialize, Deserializer, Serialize};
-use serde_json::{Map, Value};
+use std::{fmt, ops::Deref, sync::OnceLock};
 
-use crate::generated::types as wire;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::{value::RawValue, Map, Value};
 
 /// One detected anomaly.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -30,9 +32,9 @@ pub struct Anomaly {
     /// Human-readable description.
     pub description: String,
     /// Additional data about the anomaly: a JSON object, whichever form the server sent it in
-    /// (see [`normalize_metadata`]).
-    #[serde(default, deserialize_with = "deserialize_metadata")]
-    pub metadata: Value,
+    /// (see [`Metadata`]).
+    #[serde(default)]
+    pub metadata: Metadata,
     /// ISO 8601 timestamp of detection, exactly as the server sent it.
     pub detected_at: String,
     /// ISO 8601 timestamp of acknowledgement, or `None` while unacknowledged.
@@ -84,59 +86,146 @@ pub struct RateLimit {
     pub retry_after: Option<u64>,
 }
 
-/// Turns the server's `metadata` into what the documentation promises, a JSON object.
+/// An anomaly's `metadata`: what the documentation promises, a JSON object, whichever form
+/// the server sent it in.
 ///
 /// Detect responses send an object; list and acknowledge responses send a string holding
-/// that object, which is decoded. An absent or `null` value becomes an empty object.
-/// Anything else (a string that is not a JSON object, a number) is kept exactly as sent:
-/// losing data would be worse than an unexpected shape, and it is never an error.
-pub fn normalize_metadata(raw: Option<Value>) -> Value {
-    match raw {
-        None | Some(Value::Null) => Value::Object(Map::new()),
-        Some(Value::String(text)) => match serde_json::from_str::<Value>(&text) {
-            Ok(object @ Value::Object(_)) => object,
-            _ => Value::String(text),
-        },
-        Some(other) => other,
+/// that object, which is unwrapped. An absent or `null` value is an empty object. Anything
+/// else (a string that is not a JSON object, a number) is kept exactly as sent: losing data
+/// would be worse than an unexpected shape, and it is never an error.
+///
+/// It keeps the JSON text and parses it on first use: [`Metadata::json`] is that text, and
+/// the parsed [`Value`] is reached through `Deref` (`metadata["count"]`,
+/// `metadata.as_object()`, `metadata.get("window")`). Keys keep the server's order.
+/// Serializing with `serde_json` writes the value itself (the text is serde_json's
+/// [`RawValue`]).
+#[derive(Clone)]
+pub struct Metadata {
+    json: Box<RawValue>,
+    value: OnceLock<Value>,
+}
+
+impl Metadata {
+    /// The metadata as JSON text (an object, unless the server sent something else).
+    pub fn json(&self) -> &str {
+        self.json.get()
+    }
+
+    /// The metadata as a JSON value, parsed on first use.
+    pub fn value(&self) -> &Value {
+        self.value.get_or_init(|| parse_valid(self.json.get()))
+    }
+
+    /// Takes the parsed value out.
+    pub fn into_value(self) -> Value {
+        let Metadata { json, value } = self;
+        value
+            .into_inner()
+            .unwrap_or_else(|| parse_valid(json.get()))
+    }
+
+    fn from_raw(json: Box<RawValue>) -> Self {
+        Metadata {
+            json,
+            value: OnceLock::new(),
+        }
+    }
+
+    /// The normalization, in one place: the raw JSON of the field as the server sent it
+    /// becomes what users get.
+    fn normalize(raw: Option<Box<RawValue>>) -> Result<Metadata, serde_json::Error> {
+        let Some(raw) = raw else {
+            return Ok(Metadata::default());
+        };
+        let text = raw.get();
+        if text == "null" {
+            return Ok(Metadata::default());
+        }
+        if !text.starts_with('"') {
+            return Ok(Metadata::from_raw(raw));
+        }
+        // A string: the object it holds, else the string itself.
+        let inner: String = serde_json::from_str(text)?;
+        if inner.trim_start().starts_with('{') {
+            if let Ok(object) = RawValue::from_string(inner) {
+                return Ok(Metadata::from_raw(object));
+            }
+        }
+        Ok(Metadata::from_raw(raw))
     }
 }
 
-fn deserialize_metadata<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Value, D::Error> {
-    Option::<Value>::deserialize(deserializer).map(normalize_metadata)
+/// Parses text that was validated when it was decoded.
+fn parse_valid(json: &str) -> Value {
+    serde_json::from_str(json).unwrap_or(Value::Null)
 }
 
-impl From<wire::Anomaly> for Anomaly {
-    fn from(a: wire::Anomaly) -> Self {
-        Anomaly {
-            id: a.id,
-            type_: a.type_,
-            severity: a.severity,
-            agent_id: a.agent_id,
-            principal_id: a.principal_id,
-            description: a.description,
-            metadata: normalize_metadata(a.metadata),
-            detected_at: a.detected_at,
-            acknowledged_at: a.acknowledged_at,
+impl Default for Metadata {
+    /// An empty object.
+    fn default() -> Self {
+        Metadata::from(Value::Object(Map::new()))
+    }
+}
+
+impl Deref for Metadata {
+    type Target = Value;
+
+    fn deref(&self) -> &Value {
+        self.value()
+    }
+}
+
+impl From<Value> for Metadata {
+    fn from(value: Value) -> Self {
+        let json = serde_json::value::to_raw_value(&value).expect("a Value always serializes");
+        Metadata {
+            json,
+            value: OnceLock::from(value),
         }
     }
 }
 
-impl From<wire::DetectAnomaliesResponse> for DetectAnomaliesResponse {
-    fn from(r: wire::DetectAnomaliesResponse) -> Self {
-        DetectAnomaliesResponse {
-            detected_at: r.detected_at,
-            total: r.total,
-            anomalies: r.anomalies.into_iter().map(Anomaly::from).collect(),
-        }
+impl From<Map<String, Value>> for Metadata {
+    fn from(object: Map<String, Value>) -> Self {
+        Metadata::from(Value::Object(object))
     }
 }
 
-impl From<wire::ListAnomaliesResponse> for ListAnomaliesResponse {
-    fn from(r: wire::ListAnomaliesResponse) -> Self {
-        ListAnomaliesResponse {
-            anomalies: r.anomalies.into_iter().map(Anomaly::from).collect(),
-            total: r.total,
-        }
+impl PartialEq for Metadata {
+    fn eq(&self, other: &Self) -> bool {
+        self.value() == other.value()
+    }
+}
+
+impl PartialEq<Value> for Metadata {
+    fn eq(&self, other: &Value) -> bool {
+        self.value() == other
+    }
+}
+
+impl fmt::Debug for Metadata {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.value(), f)
+    }
+}
+
+impl fmt::Display for Metadata {
+    /// The JSON text.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.json())
+    }
+}
+
+impl Serialize for Metadata {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.json.serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for Metadata {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw = Option::<Box<RawValue>>::deserialize(deserializer)?;
+        Metadata::normalize(raw).map_err(serde::de::Error::custom)
     }
 }
 
@@ -145,34 +234,56 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    /// `metadata` as decoded from a field holding `raw` (JSON text; `None`: absent).
+    fn metadata(raw: Option<&str>) -> Metadata {
+        let body = match raw {
+            Some(raw) => format!("{{\"metadata\": {raw}}}"),
+            None => "{}".to_owned(),
+        };
+        #[derive(Deserialize)]
+        struct Holder {
+            #[serde(default)]
+            metadata: Metadata,
+        }
+        serde_json::from_str::<Holder>(&body).unwrap().metadata
+    }
+
     #[test]
-    fn metadata_string_holding_an_object_is_decoded() {
-        let m = normalize_metadata(Some(json!("{\"count\":55}")));
-        assert_eq!(m, json!({"count": 55}));
+    fn metadata_string_holding_an_object_is_unwrapped() {
+        let m = metadata(Some(r#""{\"count\":55,\"a\":[1]}""#));
+        assert_eq!(m, json!({"count": 55, "a": [1]}));
+        assert_eq!(m.json(), r#"{"count":55,"a":[1]}"#);
+        assert_eq!(m["count"], json!(55));
+        let object = metadata(Some(r#"{"b": 1, "a": 2}"#));
+        let keys: Vec<_> = object.as_object().unwrap().keys().collect();
+        assert_eq!(keys, ["b", "a"], "the server's key order");
     }
 
     #[test]
     fn metadata_that_is_not_an_object_is_kept_as_sent() {
-        assert_eq!(
-            normalize_metadata(Some(json!("not json"))),
-            json!("not json")
-        );
-        assert_eq!(normalize_metadata(Some(json!("[1,2]"))), json!("[1,2]"));
-        assert_eq!(normalize_metadata(Some(json!(7))), json!(7));
-        assert_eq!(normalize_metadata(None), json!({}));
-        assert_eq!(normalize_metadata(Some(Value::Null)), json!({}));
+        assert_eq!(metadata(Some(r#""not json""#)), json!("not json"));
+        assert_eq!(metadata(Some(r#""{not json""#)), json!("{not json"));
+        assert_eq!(metadata(Some(r#""[1,2]""#)), json!("[1,2]"));
+        assert_eq!(metadata(Some("7")), json!(7));
+        assert_eq!(metadata(None), json!({}));
+        assert_eq!(metadata(Some("null")), json!({}));
+        assert_eq!(metadata(None).json(), "{}");
     }
 
     #[test]
     fn serialized_anomaly_reads_back_equal() {
-        let a: Anomaly = serde_json::from_value(json!({
+        let wire = json!({
             "id": "anm_1", "type": "rate_spike", "severity": "high", "agentId": "ag",
             "principalId": null, "description": "d", "metadata": "{\"a\":1}",
             "detectedAt": "2026-11-25T06:07:19.432Z", "acknowledgedAt": null, "extra": true
-        }))
-        .unwrap();
+        });
+        let a: Anomaly = serde_json::from_str(&wire.to_string()).unwrap();
         assert_eq!(a.metadata, json!({"a": 1}));
-        let back: Anomaly = serde_json::from_str(&serde_json::to_string(&a).unwrap()).unwrap();
+        let text = serde_json::to_string(&a).unwrap();
+        assert!(text.contains(r#""metadata":{"a":1}"#), "{text}");
+        let back: Anomaly = serde_json::from_str(&text).unwrap();
         assert_eq!(a, back);
+        let from_value: Anomaly = serde_json::from_value(wire).unwrap();
+        assert_eq!(a, from_value);
     }
 }

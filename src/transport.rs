@@ -72,22 +72,22 @@ impl RetryPolicy {
 
 /// Sends one operation, retrying what is worth retrying, and turns the outcome into the
 /// crate's types. `send` builds and sends a fresh request for each attempt.
-pub(crate) async fn execute<W, T, F, Fut>(
+pub(crate) async fn execute<T, F, Fut>(
     policy: RetryPolicy,
     timeout: Duration,
     send: F,
 ) -> Result<T, Error>
 where
-    W: DeserializeOwned + Into<T>,
+    T: DeserializeOwned,
     F: Fn() -> Fut,
-    Fut: Future<Output = Result<ResponseValue<W>, GeneratedError<()>>>,
+    Fut: Future<Output = Result<ResponseValue<T>, GeneratedError<()>>>,
 {
     let mut attempt = 0;
     loop {
         let error = match send().await {
-            Ok(value) => return Ok(value.into_inner().into()),
-            Err(e) => match classify::<W>(e, timeout).await {
-                Ok(value) => return Ok(value.into()),
+            Ok(value) => return Ok(value.into_inner()),
+            Err(e) => match classify::<T>(e, timeout).await {
+                Ok(value) => return Ok(value),
                 Err(error) => error,
             },
         };

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import os
-
 from . import _native
 from ._closing import Closing
 from ._models import Anomaly, DetectAnomaliesResponse, ListAnomaliesResponse, RateLimit
 
 __all__ = ["AnomaliesClient", "Grantex"]
 
-_DEFAULT_BASE_URL = "https://api.grantex.dev"
 _USER_AGENT = f"grantex-python/{_native.__version__} (rust)"
 
 
@@ -61,19 +58,17 @@ class Grantex(Closing):
         *,
         api_key: str | None = None,
         base_url: str | None = None,
-        timeout: float = 30.0,
-        max_retries: int = 3,
+        timeout: float = _native.DEFAULT_TIMEOUT,
+        max_retries: int = _native.DEFAULT_MAX_RETRIES,
     ) -> None:
-        resolved_key = (api_key or os.environ.get("GRANTEX_API_KEY", "")).strip()
-        if not resolved_key:
-            raise ValueError(
-                "Grantex API key is required. Pass `api_key` or set the "
-                "GRANTEX_API_KEY environment variable."
-            )
-        if base_url is None:
-            base_url = os.environ.get("GRANTEX_BASE_URL", "").strip() or _DEFAULT_BASE_URL
+        # Passed on as given: the defaults and the environment fallbacks are the Rust
+        # client's (one place for both languages).
         self._native = _native.Client(
-            resolved_key, base_url, float(timeout), max_retries, _USER_AGENT
+            api_key=api_key,
+            base_url=base_url,
+            timeout=float(timeout),
+            max_retries=max_retries,
+            user_agent=_USER_AGENT,
         )
         self.anomalies = AnomaliesClient(self._native)
 

@@ -6,6 +6,9 @@ from typing import final
 from ._models import Anomaly, DetectAnomaliesResponse, ListAnomaliesResponse, RateLimit
 
 __version__: str
+DEFAULT_TIMEOUT: float
+DEFAULT_MAX_RETRIES: int
+DEFAULT_BASE_URL: str
 
 @final
 class Client:
@@ -13,11 +16,12 @@ class Client:
 
     def __new__(
         cls,
-        api_key: str,
+        *,
+        api_key: str | None,
         base_url: str | None,
-        timeout: float,
-        max_retries: int,
-        user_agent: str,
+        timeout: float | None,
+        max_retries: int | None,
+        user_agent: str | None,
     ) -> Client: ...
     def detect(self) -> DetectAnomaliesResponse: ...
     def list(self, unacknowledged: bool) -> ListAnomaliesResponse: ...

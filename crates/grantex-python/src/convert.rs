@@ -1,43 +1,83 @@
-//! Rust results → instances of the Python dataclasses of `grantex._models`, built directly
-//! (no JSON round trip, no `__init__` call): `cls.__new__(cls)`, then each field is stored
-//! with `object.__setattr__`, in declaration order, exactly as the frozen dataclass
-//! `__init__` stores them. The instances are the same, down to their attribute storage, so
-//! `==`, `repr`, `asdict`, `replace`, `copy` and `pickle` cannot tell them apart.
+//! Rust values → Python objects, generically: any `Serialize` model of the `grantex` crate
+//! becomes an instance of the frozen dataclass of the same name in `grantex._models`, so a
+//! new response type needs a Rust struct and a dataclass, and no converter.
+//!
+//! The mapping:
+//! - a struct → `cls.__new__(cls)`, then each field stored with `object.__setattr__` in
+//!   declaration order, exactly as the frozen dataclass `__init__` stores them (so `==`,
+//!   `repr`, `asdict`, `replace`, `copy` and `pickle` cannot tell the instances apart); the
+//!   attribute is the snake_case form of the serialized (camelCase, wire) field name;
+//! - a sequence → a tuple (collections in results are tuples), the garbage collector paused
+//!   while a long one is built;
+//! - JSON text kept as serde_json's `RawValue` (an anomaly's `metadata`) → parsed straight
+//!   into Python objects by jiter, with `json.loads` semantics and jiter's string cache;
+//! - strings → `str`, short ones through jiter's cache (bounded, keyed by a random hash), so
+//!   values that repeat across a response (types, severities, agent ids, timestamps) are one
+//!   shared object each; `Option::None` → `None`; numbers and booleans as themselves.
 
+use std::{cell::RefCell, fmt};
+
+use jiter::{FloatMode, PartialMode, PythonParse, StringCacheMode};
 use pyo3::{
-    exceptions::PyTypeError,
+    exceptions::{PyTypeError, PyValueError},
     ffi, intern,
     prelude::*,
     sync::PyOnceLock,
-    types::{PyBool, PyDict, PyFloat, PyList, PyString, PyTuple, PyType},
+    types::{PyBool, PyBytes, PyDict, PyFloat, PyString, PyTuple, PyType},
     IntoPyObjectExt,
 };
-use serde_json::Value;
-use std::{
-    collections::HashMap,
-    fmt,
-    hash::{BuildHasherDefault, Hasher},
-};
+use serde::ser::{self, Serialize};
 
-use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+/// The name serde_json's `RawValue` serializes under (`serde_json::raw::TOKEN`).
+const RAW_JSON: &str = "$serde_json::private::RawValue";
 
-use grantex::{Anomaly, DetectAnomaliesResponse, ListAnomaliesResponse, RateLimit};
+/// Below this many elements, pausing the garbage collector costs more than it saves.
+const GC_PAUSE_FROM: usize = 256;
+
+/// `value` as Python objects (see the module documentation).
+pub(crate) fn to_python<'py, T: Serialize + ?Sized>(
+    py: Python<'py>,
+    value: &T,
+) -> PyResult<Bound<'py, PyAny>> {
+    let context = Context {
+        py,
+        classes: RefCell::new(Vec::new()),
+    };
+    value
+        .serialize(ToPython(&context))
+        .map_err(|ConvertError(e)| e)
+}
+
+/// JSON text as `json.loads` would decode it.
+pub(crate) fn json_to_python<'py>(py: Python<'py>, json: &[u8]) -> PyResult<Bound<'py, PyAny>> {
+    PythonParse {
+        // `json.loads` accepts NaN and Infinity.
+        allow_inf_nan: true,
+        cache_mode: StringCacheMode::All,
+        partial_mode: PartialMode::Off,
+        // Last one wins, as in `json.loads`.
+        catch_duplicate_keys: false,
+        float_mode: FloatMode::Float,
+    }
+    .python_parse(py, json)
+    .map_err(|e| jiter::map_json_error(json, &e))
+}
 
 /// A dataclass and its `tp_new` slot (`object.__new__`, inherited).
-pub(super) struct Class {
+struct Class {
     ty: Py<PyType>,
     new: ffi::newfunc,
 }
 
 impl Class {
-    fn get(module: &Bound<'_, PyModule>, name: &str) -> PyResult<Class> {
-        let ty = module.getattr(name)?.cast_into::<PyType>()?;
+    fn of(ty: Bound<'_, PyType>) -> PyResult<Class> {
         // SAFETY: `ty` is a live type object; heap types (every class defined in Python)
         // can be asked for their slots under the stable ABI.
         let slot = unsafe { ffi::PyType_GetSlot(ty.as_type_ptr(), ffi::Py_tp_new) };
         if slot.is_null() {
             return Err(PyTypeError::new_err(format!(
-                "{name} cannot be instantiated"
+                "{} cannot be instantiated",
+                ty.name()?
             )));
         }
         // SAFETY: the `Py_tp_new` slot holds a `newfunc`.
@@ -49,410 +89,533 @@ impl Class {
     }
 
     /// `cls.__new__(cls)`, without `__init__`: an instance with no attributes yet.
-    fn instantiate<'py>(&self, py: Python<'py>) -> PyResult<Instance<'py>> {
+    fn instantiate<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let args = PyTuple::empty(py);
         // SAFETY: calling the type's own `tp_new` with the type, an empty argument tuple and
         // no keywords is what `cls.__new__(cls)` does; the result is a new reference or NULL
         // with an exception set.
         unsafe {
             let raw = (self.new)(self.ty.as_ptr().cast(), args.as_ptr(), std::ptr::null_mut());
-            Bound::from_owned_ptr_or_err(py, raw).map(Instance)
+            Bound::from_owned_ptr_or_err(py, raw)
         }
     }
 }
 
-/// An instance being filled in.
-struct Instance<'py>(Bound<'py, PyAny>);
+/// The dataclasses of `grantex._models`, by name, looked up once per process.
+static MODELS: PyOnceLock<Vec<(String, Class)>> = PyOnceLock::new();
 
-impl<'py> Instance<'py> {
-    /// `object.__setattr__(instance, name, value)`: exactly how the frozen dataclass
-    /// `__init__` stores each field (bypassing the class's `__setattr__`, which refuses).
-    fn set<V: IntoPyObject<'py>>(&self, name: &Bound<'py, PyString>, value: V) -> PyResult<()> {
-        let value = value.into_bound_py_any(self.0.py())?;
-        // SAFETY: three live objects; returns 0, or -1 with an exception set.
-        let status =
-            unsafe { ffi::PyObject_GenericSetAttr(self.0.as_ptr(), name.as_ptr(), value.as_ptr()) };
-        if status == 0 {
-            Ok(())
+fn model_class(py: Python<'_>, name: &str) -> PyResult<&'static Class> {
+    let models = MODELS.get_or_try_init(py, || {
+        let module = py.import("grantex._models")?;
+        let names: Vec<String> = module.getattr("__all__")?.extract()?;
+        names
+            .into_iter()
+            .map(|name| {
+                let ty = module.getattr(name.as_str())?.cast_into::<PyType>()?;
+                Ok((name, Class::of(ty)?))
+            })
+            .collect::<PyResult<Vec<_>>>()
+    })?;
+    models
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, class)| class)
+        .ok_or_else(|| PyTypeError::new_err(format!("grantex._models has no class {name}")))
+}
+
+/// One conversion's caches: per struct type (keyed by the address of its `&'static` name),
+/// its class and the Python names of its fields in serialization order.
+struct Context<'py> {
+    py: Python<'py>,
+    classes: RefCell<Vec<StructType<'py>>>,
+}
+
+struct StructType<'py> {
+    name: *const u8,
+    class: &'static Class,
+    fields: Vec<(*const u8, Bound<'py, PyString>)>,
+}
+
+impl<'py> Context<'py> {
+    fn struct_type(&self, name: &'static str) -> PyResult<usize> {
+        let mut classes = self.classes.borrow_mut();
+        if let Some(i) = classes.iter().position(|t| t.name == name.as_ptr()) {
+            return Ok(i);
+        }
+        classes.push(StructType {
+            name: name.as_ptr(),
+            class: model_class(self.py, name)?,
+            fields: Vec::new(),
+        });
+        Ok(classes.len() - 1)
+    }
+
+    /// The attribute name of field number `position` of a struct type: the `position`-th
+    /// entry when the struct serializes its fields in the same order as before (always, for
+    /// derived impls), else found or added.
+    fn field_name(
+        &self,
+        struct_type: usize,
+        position: usize,
+        key: &'static str,
+    ) -> Bound<'py, PyString> {
+        let mut classes = self.classes.borrow_mut();
+        let fields = &mut classes[struct_type].fields;
+        if let Some((ptr, name)) = fields.get(position) {
+            if *ptr == key.as_ptr() {
+                return name.clone();
+            }
+        }
+        if let Some((_, name)) = fields.iter().find(|(ptr, _)| *ptr == key.as_ptr()) {
+            return name.clone();
+        }
+        let name = PyString::intern(self.py, &snake_case(key));
+        fields.push((key.as_ptr(), name.clone()));
+        name
+    }
+}
+
+/// `detectedAt` → `detected_at`; `type` stays `type`.
+fn snake_case(camel: &str) -> String {
+    let mut out = String::with_capacity(camel.len() + 4);
+    for c in camel.chars() {
+        if c.is_ascii_uppercase() {
+            out.push('_');
+            out.push(c.to_ascii_lowercase());
         } else {
-            Err(PyErr::fetch(self.0.py()))
+            out.push(c);
         }
     }
+    out
+}
 
-    fn finish(self) -> Bound<'py, PyAny> {
-        self.0
+/// A Python exception carried through serde.
+struct ConvertError(PyErr);
+
+impl From<PyErr> for ConvertError {
+    fn from(e: PyErr) -> Self {
+        ConvertError(e)
     }
 }
 
-/// The Python classes the bindings build, looked up once per process.
-pub(super) struct Classes {
-    anomaly: Class,
-    detect_response: Class,
-    list_response: Class,
-    rate_limit: Class,
-    pub api_error: Py<PyType>,
-    pub auth_error: Py<PyType>,
-    pub network_error: Py<PyType>,
-    pub timeout_error: Py<PyType>,
-    pub decode_error: Py<PyType>,
-    pub closed_error: Py<PyType>,
-}
-
-static CLASSES: PyOnceLock<Classes> = PyOnceLock::new();
-
-pub(super) fn classes(py: Python<'_>) -> PyResult<&'static Classes> {
-    CLASSES.get_or_try_init(py, || {
-        let models = py.import("grantex._models")?;
-        let errors = py.import("grantex._errors")?;
-        let class = |module: &Bound<'_, PyModule>, name: &str| -> PyResult<Py<PyType>> {
-            Ok(module.getattr(name)?.cast_into::<PyType>()?.unbind())
-        };
-        Ok::<_, PyErr>(Classes {
-            anomaly: Class::get(&models, "Anomaly")?,
-            detect_response: Class::get(&models, "DetectAnomaliesResponse")?,
-            list_response: Class::get(&models, "ListAnomaliesResponse")?,
-            rate_limit: Class::get(&models, "RateLimit")?,
-            api_error: class(&errors, "GrantexApiError")?,
-            auth_error: class(&errors, "GrantexAuthError")?,
-            network_error: class(&errors, "GrantexNetworkError")?,
-            timeout_error: class(&errors, "GrantexTimeoutError")?,
-            decode_error: class(&errors, "GrantexDecodeError")?,
-            closed_error: class(&errors, "GrantexClosedError")?,
-        })
-    })
-}
-
-/// Python strings for the values that repeat across the anomalies of one response: `type`,
-/// `severity`, agent and principal ids, timestamps (one detect run stamps all its anomalies
-/// alike) and metadata keys. Each distinct value becomes one shared `str` (immutable, so
-/// sharing is invisible): fewer objects to create now and to free later. Values that are
-/// unique per anomaly (ids, descriptions) bypass the cache.
-struct Strings<'a, 'py> {
-    py: Python<'py>,
-    shared: HashMap<&'a str, Bound<'py, PyString>, BuildHasherDefault<FxHasher>>,
-}
-
-impl<'a, 'py> Strings<'a, 'py> {
-    /// Enough for every repeating value of a large page; past it, strings are just created.
-    const MAX_SHARED: usize = 4096;
-
-    fn new(py: Python<'py>) -> Self {
-        Strings {
-            py,
-            shared: HashMap::default(),
-        }
-    }
-
-    /// A string likely to repeat within the response.
-    fn shared(&mut self, text: &'a str) -> Bound<'py, PyString> {
-        if let Some(s) = self.shared.get(text) {
-            return s.clone();
-        }
-        let s = PyString::new(self.py, text);
-        if self.shared.len() < Self::MAX_SHARED {
-            self.shared.insert(text, s.clone());
-        }
-        s
-    }
-
-    /// A string unique to one anomaly.
-    fn unique(&self, text: &str) -> Bound<'py, PyString> {
-        PyString::new(self.py, text)
+impl fmt::Debug for ConvertError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.0, f)
     }
 }
 
-/// The fields of one anomaly, borrowed from whichever decoded form holds them: a
-/// [`crate::Anomaly`] (acknowledge) or a span of a page (detect, list).
-struct Fields<'a> {
-    id: &'a str,
-    type_: &'a str,
-    severity: &'a str,
-    agent_id: Option<&'a str>,
-    principal_id: Option<&'a str>,
-    description: &'a str,
-    metadata: MetadataRef<'a>,
-    detected_at: &'a str,
-    acknowledged_at: Option<&'a str>,
-}
-
-/// `metadata` before it becomes a `dict`.
-enum MetadataRef<'a> {
-    /// Already normalised ([`crate::normalize_metadata`]), or an object as sent.
-    Json(&'a Value),
-    /// Absent or `null`: an empty dict.
-    Absent,
-    /// A string: the object it holds, else the string itself.
-    Text(&'a str),
-}
-
-impl<'a> From<&'a Anomaly> for Fields<'a> {
-    fn from(a: &'a Anomaly) -> Self {
-        Fields {
-            id: &a.id,
-            type_: &a.type_,
-            severity: &a.severity,
-            agent_id: a.agent_id.as_deref(),
-            principal_id: a.principal_id.as_deref(),
-            description: &a.description,
-            metadata: MetadataRef::Json(&a.metadata),
-            detected_at: &a.detected_at,
-            acknowledged_at: a.acknowledged_at.as_deref(),
-        }
+impl fmt::Display for ConvertError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
     }
 }
 
-pub(super) fn anomaly<'py>(
-    py: Python<'py>,
-    classes: &Classes,
-    a: &Anomaly,
-) -> PyResult<Bound<'py, PyAny>> {
-    anomaly_with(classes, &mut Strings::new(py), a.into())
-}
+impl std::error::Error for ConvertError {}
 
-fn anomaly_with<'a, 'py>(
-    classes: &Classes,
-    strings: &mut Strings<'a, 'py>,
-    a: Fields<'a>,
-) -> PyResult<Bound<'py, PyAny>> {
-    let py = strings.py;
-    let d = classes.anomaly.instantiate(py)?;
-    d.set(intern!(py, "id"), strings.unique(a.id))?;
-    d.set(intern!(py, "type"), strings.shared(a.type_))?;
-    d.set(intern!(py, "severity"), strings.shared(a.severity))?;
-    d.set(
-        intern!(py, "agent_id"),
-        a.agent_id.map(|t| strings.shared(t)),
-    )?;
-    d.set(
-        intern!(py, "principal_id"),
-        a.principal_id.map(|t| strings.shared(t)),
-    )?;
-    d.set(intern!(py, "description"), strings.unique(a.description))?;
-    d.set(intern!(py, "metadata"), metadata(strings, a.metadata)?)?;
-    d.set(intern!(py, "detected_at"), strings.shared(a.detected_at))?;
-    d.set(
-        intern!(py, "acknowledged_at"),
-        a.acknowledged_at.map(|t| strings.shared(t)),
-    )?;
-    Ok(d.finish())
-}
-
-/// `metadata` as the documentation promises it, normalised as [`crate::normalize_metadata`]
-/// does: a string holding a JSON object becomes that dict, absent becomes `{}`, anything
-/// else is kept as sent.
-fn metadata<'a, 'py>(
-    strings: &mut Strings<'a, 'py>,
-    metadata: MetadataRef<'a>,
-) -> PyResult<Bound<'py, PyAny>> {
-    Ok(match metadata {
-        MetadataRef::Json(value) => json_with(strings, value)?,
-        MetadataRef::Absent => PyDict::new(strings.py).into_any(),
-        MetadataRef::Text(text) => match json_text_object(strings, text) {
-            Some(object) => object,
-            None => strings.unique(text).into_any(),
-        },
-    })
-}
-
-/// The dict a JSON text holds, decoded straight into Python objects; `None` when the text
-/// is not a JSON object.
-fn json_text_object<'a, 'py>(
-    strings: &mut Strings<'a, 'py>,
-    text: &'a str,
-) -> Option<Bound<'py, PyAny>> {
-    if !text.trim_start().starts_with('{') {
-        return None;
-    }
-    let mut deserializer = serde_json::Deserializer::from_str(text);
-    let object = PyJson(strings).deserialize(&mut deserializer).ok()?;
-    deserializer.end().ok()?;
-    Some(object)
-}
-
-/// Builds the Python objects of a JSON text as it is parsed: `json.loads`, without the
-/// detour through `serde_json::Value`.
-struct PyJson<'s, 'a, 'py>(&'s mut Strings<'a, 'py>);
-
-/// A dict key: keys repeat from one anomaly to the next, so they are shared.
-struct PyJsonKey<'s, 'a, 'py>(&'s mut Strings<'a, 'py>);
-
-fn py_error<E: serde::de::Error>(error: PyErr) -> E {
-    E::custom(error)
-}
-
-impl<'a, 'py> DeserializeSeed<'a> for PyJson<'_, 'a, 'py> {
-    type Value = Bound<'py, PyAny>;
-
-    fn deserialize<D: Deserializer<'a>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
-        deserializer.deserialize_any(self)
+impl ser::Error for ConvertError {
+    fn custom<T: fmt::Display>(msg: T) -> Self {
+        ConvertError(PyValueError::new_err(msg.to_string()))
     }
 }
 
-impl<'a, 'py> Visitor<'a> for PyJson<'_, 'a, 'py> {
-    type Value = Bound<'py, PyAny>;
+type Result<T> = std::result::Result<T, ConvertError>;
 
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("any JSON value")
+#[derive(Clone, Copy)]
+struct ToPython<'c, 'py>(&'c Context<'py>);
+
+impl<'py> ToPython<'_, 'py> {
+    fn py(&self) -> Python<'py> {
+        self.0.py
     }
 
-    fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<Self::Value, E> {
-        Ok(PyBool::new(self.0.py, v).to_owned().into_any())
+    fn any<V: IntoPyObject<'py>>(&self, value: V) -> Result<Bound<'py, PyAny>> {
+        Ok(value.into_bound_py_any(self.py())?)
     }
+}
 
-    fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Self::Value, E> {
-        v.into_bound_py_any(self.0.py).map_err(py_error)
+/// A string, through jiter's cache when short.
+fn string<'py>(py: Python<'py>, s: &str) -> Bound<'py, PyString> {
+    jiter::cached_py_string(py, s)
+}
+
+impl<'c, 'py> ser::Serializer for ToPython<'c, 'py> {
+    type Ok = Bound<'py, PyAny>;
+    type Error = ConvertError;
+    type SerializeSeq = Sequence<'c, 'py>;
+    type SerializeTuple = Sequence<'c, 'py>;
+    type SerializeTupleStruct = Sequence<'c, 'py>;
+    type SerializeTupleVariant = ser::Impossible<Self::Ok, ConvertError>;
+    type SerializeMap = Map<'c, 'py>;
+    type SerializeStruct = Struct<'c, 'py>;
+    type SerializeStructVariant = ser::Impossible<Self::Ok, ConvertError>;
+
+    fn serialize_bool(self, v: bool) -> Result<Self::Ok> {
+        Ok(PyBool::new(self.py(), v).to_owned().into_any())
     }
-
-    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Self::Value, E> {
-        v.into_bound_py_any(self.0.py).map_err(py_error)
+    fn serialize_i8(self, v: i8) -> Result<Self::Ok> {
+        self.any(v)
     }
-
-    fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Self::Value, E> {
-        Ok(PyFloat::new(self.0.py, v).into_any())
+    fn serialize_i16(self, v: i16) -> Result<Self::Ok> {
+        self.any(v)
     }
-
-    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(self.0.unique(v).into_any())
+    fn serialize_i32(self, v: i32) -> Result<Self::Ok> {
+        self.any(v)
     }
-
-    fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
-        Ok(self.0.py.None().into_bound(self.0.py))
+    fn serialize_i64(self, v: i64) -> Result<Self::Ok> {
+        self.any(v)
     }
-
-    fn visit_seq<A: SeqAccess<'a>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        let list = PyList::empty(self.0.py);
-        while let Some(item) = seq.next_element_seed(PyJson(&mut *self.0))? {
-            list.append(item).map_err(py_error)?;
-        }
-        Ok(list.into_any())
+    fn serialize_i128(self, v: i128) -> Result<Self::Ok> {
+        self.any(v)
     }
-
-    fn visit_map<A: MapAccess<'a>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let dict = PyDict::new(self.0.py);
-        while let Some(key) = map.next_key_seed(PyJsonKey(&mut *self.0))? {
-            let value = map.next_value_seed(PyJson(&mut *self.0))?;
-            dict.set_item(key, value).map_err(py_error)?;
-        }
+    fn serialize_u8(self, v: u8) -> Result<Self::Ok> {
+        self.any(v)
+    }
+    fn serialize_u16(self, v: u16) -> Result<Self::Ok> {
+        self.any(v)
+    }
+    fn serialize_u32(self, v: u32) -> Result<Self::Ok> {
+        self.any(v)
+    }
+    fn serialize_u64(self, v: u64) -> Result<Self::Ok> {
+        self.any(v)
+    }
+    fn serialize_u128(self, v: u128) -> Result<Self::Ok> {
+        self.any(v)
+    }
+    fn serialize_f32(self, v: f32) -> Result<Self::Ok> {
+        self.serialize_f64(f64::from(v))
+    }
+    fn serialize_f64(self, v: f64) -> Result<Self::Ok> {
+        Ok(PyFloat::new(self.py(), v).into_any())
+    }
+    fn serialize_char(self, v: char) -> Result<Self::Ok> {
+        self.serialize_str(v.encode_utf8(&mut [0; 4]))
+    }
+    fn serialize_str(self, v: &str) -> Result<Self::Ok> {
+        Ok(string(self.py(), v).into_any())
+    }
+    fn serialize_bytes(self, v: &[u8]) -> Result<Self::Ok> {
+        Ok(PyBytes::new(self.py(), v).into_any())
+    }
+    fn serialize_none(self) -> Result<Self::Ok> {
+        Ok(self.py().None().into_bound(self.py()))
+    }
+    fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<Self::Ok> {
+        value.serialize(self)
+    }
+    fn serialize_unit(self) -> Result<Self::Ok> {
+        self.serialize_none()
+    }
+    fn serialize_unit_struct(self, _name: &'static str) -> Result<Self::Ok> {
+        self.serialize_none()
+    }
+    fn serialize_unit_variant(
+        self,
+        _name: &'static str,
+        _index: u32,
+        variant: &'static str,
+    ) -> Result<Self::Ok> {
+        self.serialize_str(variant)
+    }
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(
+        self,
+        _name: &'static str,
+        value: &T,
+    ) -> Result<Self::Ok> {
+        value.serialize(self)
+    }
+    fn serialize_newtype_variant<T: Serialize + ?Sized>(
+        self,
+        _name: &'static str,
+        _index: u32,
+        variant: &'static str,
+        value: &T,
+    ) -> Result<Self::Ok> {
+        let dict = PyDict::new(self.py());
+        dict.set_item(variant, value.serialize(self)?)?;
         Ok(dict.into_any())
     }
-}
-
-impl<'a, 'py> DeserializeSeed<'a> for PyJsonKey<'_, 'a, 'py> {
-    type Value = Bound<'py, PyString>;
-
-    fn deserialize<D: Deserializer<'a>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
-        deserializer.deserialize_str(self)
-    }
-}
-
-impl<'a, 'py> Visitor<'a> for PyJsonKey<'_, 'a, 'py> {
-    type Value = Bound<'py, PyString>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a string")
-    }
-
-    fn visit_borrowed_str<E: serde::de::Error>(self, v: &'a str) -> Result<Self::Value, E> {
-        Ok(self.0.shared(v))
-    }
-
-    // A key with escapes lives in the parser's scratch space: not shareable.
-    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(self.0.unique(v))
-    }
-}
-
-/// The anomalies of a response as a tuple, with the garbage collector paused when there
-/// are many.
-fn anomalies<'py>(
-    py: Python<'py>,
-    classes: &Classes,
-    anomalies: &[Anomaly],
-) -> PyResult<Bound<'py, PyTuple>> {
-    let _paused = (anomalies.len() >= GcPause::WORTH_IT)
-        .then(|| GcPause::new(py))
-        .transpose()?;
-    let mut strings = Strings::new(py);
-    let items = anomalies
-        .iter()
-        .map(|a| anomaly_with(classes, &mut strings, a.into()))
-        .collect::<PyResult<Vec<_>>>()?;
-    PyTuple::new(py, items)
-}
-
-pub(super) fn detect<'py>(
-    py: Python<'py>,
-    r: &DetectAnomaliesResponse,
-) -> PyResult<Bound<'py, PyAny>> {
-    let classes = classes(py)?;
-    let d = classes.detect_response.instantiate(py)?;
-    d.set(intern!(py, "detected_at"), PyString::new(py, &r.detected_at))?;
-    d.set(intern!(py, "total"), r.total)?;
-    d.set(intern!(py, "anomalies"), anomalies(py, classes, &r.anomalies)?)?;
-    Ok(d.finish())
-}
-
-pub(super) fn list<'py>(py: Python<'py>, r: &ListAnomaliesResponse) -> PyResult<Bound<'py, PyAny>> {
-    let classes = classes(py)?;
-    let d = classes.list_response.instantiate(py)?;
-    d.set(intern!(py, "anomalies"), anomalies(py, classes, &r.anomalies)?)?;
-    d.set(intern!(py, "total"), r.total)?;
-    Ok(d.finish())
-}
-
-/// A `RateLimit`, or None.
-pub(super) fn rate_limit(py: Python<'_>, r: Option<RateLimit>) -> PyResult<Bound<'_, PyAny>> {
-    let Some(r) = r else {
-        return Ok(py.None().into_bound(py));
-    };
-    let classes = classes(py)?;
-    let d = classes.rate_limit.instantiate(py)?;
-    d.set(intern!(py, "limit"), r.limit)?;
-    d.set(intern!(py, "remaining"), r.remaining)?;
-    d.set(intern!(py, "reset"), r.reset)?;
-    d.set(intern!(py, "retry_after"), r.retry_after)?;
-    Ok(d.finish())
-}
-
-/// A JSON value as the `json` module would decode it: dict, list, str, int, float, bool,
-/// None.
-pub(super) fn json<'py>(py: Python<'py>, value: &Value) -> PyResult<Bound<'py, PyAny>> {
-    json_with(&mut Strings::new(py), value)
-}
-
-fn json_with<'a, 'py>(
-    strings: &mut Strings<'a, 'py>,
-    value: &'a Value,
-) -> PyResult<Bound<'py, PyAny>> {
-    let py = strings.py;
-    Ok(match value {
-        Value::Null => py.None().into_bound(py),
-        Value::Bool(b) => PyBool::new(py, *b).to_owned().into_any(),
-        Value::Number(n) => {
-            if let Some(i) = n.as_i64() {
-                i.into_pyobject(py)?.into_any()
-            } else if let Some(u) = n.as_u64() {
-                u.into_pyobject(py)?.into_any()
+    fn serialize_seq(self, len: Option<usize>) -> Result<Self::SerializeSeq> {
+        let len = len.unwrap_or(0);
+        Ok(Sequence {
+            to: self,
+            items: Vec::with_capacity(len),
+            _paused: if len >= GC_PAUSE_FROM {
+                Some(GcPause::new(self.py())?)
             } else {
-                PyFloat::new(py, n.as_f64().unwrap_or(f64::NAN)).into_any()
+                None
+            },
+        })
+    }
+    fn serialize_tuple(self, len: usize) -> Result<Self::SerializeTuple> {
+        self.serialize_seq(Some(len))
+    }
+    fn serialize_tuple_struct(
+        self,
+        _name: &'static str,
+        len: usize,
+    ) -> Result<Self::SerializeTupleStruct> {
+        self.serialize_seq(Some(len))
+    }
+    fn serialize_tuple_variant(
+        self,
+        name: &'static str,
+        _index: u32,
+        variant: &'static str,
+        _len: usize,
+    ) -> Result<Self::SerializeTupleVariant> {
+        Err(ser::Error::custom(format!(
+            "{name}::{variant}: tuple variants have no Python form"
+        )))
+    }
+    fn serialize_map(self, _len: Option<usize>) -> Result<Self::SerializeMap> {
+        Ok(Map {
+            to: self,
+            dict: PyDict::new(self.py()),
+            key: None,
+        })
+    }
+    fn serialize_struct(self, name: &'static str, _len: usize) -> Result<Self::SerializeStruct> {
+        if name == RAW_JSON {
+            return Ok(Struct::Json {
+                to: self,
+                value: None,
+            });
+        }
+        let struct_type = self.0.struct_type(name)?;
+        let class = self.0.classes.borrow()[struct_type].class;
+        Ok(Struct::Dataclass {
+            to: self,
+            struct_type,
+            position: 0,
+            instance: class.instantiate(self.py())?,
+        })
+    }
+    fn serialize_struct_variant(
+        self,
+        name: &'static str,
+        _index: u32,
+        variant: &'static str,
+        _len: usize,
+    ) -> Result<Self::SerializeStructVariant> {
+        Err(ser::Error::custom(format!(
+            "{name}::{variant}: struct variants have no Python form"
+        )))
+    }
+}
+
+/// A tuple being built.
+struct Sequence<'c, 'py> {
+    to: ToPython<'c, 'py>,
+    items: Vec<Bound<'py, PyAny>>,
+    _paused: Option<GcPause<'py>>,
+}
+
+impl<'py> ser::SerializeSeq for Sequence<'_, 'py> {
+    type Ok = Bound<'py, PyAny>;
+    type Error = ConvertError;
+
+    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<()> {
+        self.items.push(value.serialize(self.to)?);
+        Ok(())
+    }
+
+    fn end(self) -> Result<Self::Ok> {
+        Ok(PyTuple::new(self.to.py(), self.items)?.into_any())
+    }
+}
+
+impl<'py> ser::SerializeTuple for Sequence<'_, 'py> {
+    type Ok = Bound<'py, PyAny>;
+    type Error = ConvertError;
+
+    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<()> {
+        ser::SerializeSeq::serialize_element(self, value)
+    }
+
+    fn end(self) -> Result<Self::Ok> {
+        ser::SerializeSeq::end(self)
+    }
+}
+
+impl<'py> ser::SerializeTupleStruct for Sequence<'_, 'py> {
+    type Ok = Bound<'py, PyAny>;
+    type Error = ConvertError;
+
+    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<()> {
+        ser::SerializeSeq::serialize_element(self, value)
+    }
+
+    fn end(self) -> Result<Self::Ok> {
+        ser::SerializeSeq::end(self)
+    }
+}
+
+/// A dict being built.
+struct Map<'c, 'py> {
+    to: ToPython<'c, 'py>,
+    dict: Bound<'py, PyDict>,
+    key: Option<Bound<'py, PyAny>>,
+}
+
+impl<'py> ser::SerializeMap for Map<'_, 'py> {
+    type Ok = Bound<'py, PyAny>;
+    type Error = ConvertError;
+
+    fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result<()> {
+        self.key = Some(key.serialize(self.to)?);
+        Ok(())
+    }
+
+    fn serialize_value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<()> {
+        let key = self
+            .key
+            .take()
+            .ok_or_else(|| <ConvertError as ser::Error>::custom("a map value without a key"))?;
+        self.dict.set_item(key, value.serialize(self.to)?)?;
+        Ok(())
+    }
+
+    fn end(self) -> Result<Self::Ok> {
+        Ok(self.dict.into_any())
+    }
+}
+
+/// A dataclass instance being filled in, or JSON text being captured.
+enum Struct<'c, 'py> {
+    Dataclass {
+        to: ToPython<'c, 'py>,
+        struct_type: usize,
+        position: usize,
+        instance: Bound<'py, PyAny>,
+    },
+    Json {
+        to: ToPython<'c, 'py>,
+        value: Option<Bound<'py, PyAny>>,
+    },
+}
+
+impl<'py> ser::SerializeStruct for Struct<'_, 'py> {
+    type Ok = Bound<'py, PyAny>;
+    type Error = ConvertError;
+
+    fn serialize_field<T: Serialize + ?Sized>(
+        &mut self,
+        key: &'static str,
+        value: &T,
+    ) -> Result<()> {
+        match self {
+            Struct::Dataclass {
+                to,
+                struct_type,
+                position,
+                instance,
+            } => {
+                let name = to.0.field_name(*struct_type, *position, key);
+                *position += 1;
+                let value = value.serialize(*to)?;
+                // `object.__setattr__(instance, name, value)`: exactly how the frozen
+                // dataclass `__init__` stores each field (the class's own `__setattr__`
+                // refuses).
+                // SAFETY: three live objects; returns 0, or -1 with an exception set.
+                let status = unsafe {
+                    ffi::PyObject_GenericSetAttr(instance.as_ptr(), name.as_ptr(), value.as_ptr())
+                };
+                if status != 0 {
+                    return Err(PyErr::fetch(to.py()).into());
+                }
+                Ok(())
+            }
+            Struct::Json { to, value: parsed } => {
+                let text = value.serialize(JsonText)?;
+                *parsed = Some(json_to_python(to.py(), text.as_bytes())?);
+                Ok(())
             }
         }
-        Value::String(s) => PyString::new(py, s).into_any(),
-        Value::Array(items) => {
-            let list = PyList::empty(py);
-            for item in items {
-                list.append(json_with(strings, item)?)?;
+    }
+
+    fn end(self) -> Result<Self::Ok> {
+        match self {
+            Struct::Dataclass { instance, .. } => Ok(instance),
+            Struct::Json { value, .. } => {
+                value.ok_or_else(|| ser::Error::custom("RawValue without its text"))
             }
-            list.into_any()
         }
-        Value::Object(map) => {
-            let dict = PyDict::new(py);
-            for (key, item) in map {
-                dict.set_item(strings.shared(key), json_with(strings, item)?)?;
-            }
-            dict.into_any()
+    }
+}
+
+/// Takes the text out of a `RawValue` (which serializes it as a string field).
+struct JsonText;
+
+macro_rules! not_text {
+    ($($method:ident($($arg:ty),*) -> $ret:ty;)*) => {$(
+        fn $method(self, $(_: $arg),*) -> Result<$ret> {
+            Err(ser::Error::custom("RawValue holds text"))
         }
-    })
+    )*};
+}
+
+impl ser::Serializer for JsonText {
+    type Ok = String;
+    type Error = ConvertError;
+    type SerializeSeq = ser::Impossible<String, ConvertError>;
+    type SerializeTuple = ser::Impossible<String, ConvertError>;
+    type SerializeTupleStruct = ser::Impossible<String, ConvertError>;
+    type SerializeTupleVariant = ser::Impossible<String, ConvertError>;
+    type SerializeMap = ser::Impossible<String, ConvertError>;
+    type SerializeStruct = ser::Impossible<String, ConvertError>;
+    type SerializeStructVariant = ser::Impossible<String, ConvertError>;
+
+    fn serialize_str(self, v: &str) -> Result<String> {
+        Ok(v.to_owned())
+    }
+
+    not_text! {
+        serialize_bool(bool) -> String;
+        serialize_i8(i8) -> String;
+        serialize_i16(i16) -> String;
+        serialize_i32(i32) -> String;
+        serialize_i64(i64) -> String;
+        serialize_u8(u8) -> String;
+        serialize_u16(u16) -> String;
+        serialize_u32(u32) -> String;
+        serialize_u64(u64) -> String;
+        serialize_f32(f32) -> String;
+        serialize_f64(f64) -> String;
+        serialize_char(char) -> String;
+        serialize_bytes(&[u8]) -> String;
+        serialize_none() -> String;
+        serialize_unit() -> String;
+        serialize_unit_struct(&'static str) -> String;
+        serialize_unit_variant(&'static str, u32, &'static str) -> String;
+        serialize_seq(Option<usize>) -> Self::SerializeSeq;
+        serialize_tuple(usize) -> Self::SerializeTuple;
+        serialize_tuple_struct(&'static str, usize) -> Self::SerializeTupleStruct;
+        serialize_tuple_variant(&'static str, u32, &'static str, usize) -> Self::SerializeTupleVariant;
+        serialize_map(Option<usize>) -> Self::SerializeMap;
+        serialize_struct(&'static str, usize) -> Self::SerializeStruct;
+        serialize_struct_variant(&'static str, u32, &'static str, usize) -> Self::SerializeStructVariant;
+    }
+
+    fn serialize_some<T: Serialize + ?Sized>(self, _: &T) -> Result<String> {
+        Err(ser::Error::custom("RawValue holds text"))
+    }
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(
+        self,
+        _: &'static str,
+        _: &T,
+    ) -> Result<String> {
+        Err(ser::Error::custom("RawValue holds text"))
+    }
+    fn serialize_newtype_variant<T: Serialize + ?Sized>(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: &T,
+    ) -> Result<String> {
+        Err(ser::Error::custom("RawValue holds text"))
+    }
 }
 
 /// Python's cyclic garbage collector, paused while a large result is built: every object
@@ -464,9 +627,6 @@ struct GcPause<'py> {
 }
 
 impl<'py> GcPause<'py> {
-    /// Below this many anomalies a pause saves less than it costs.
-    const WORTH_IT: usize = 256;
-
     fn new(py: Python<'py>) -> PyResult<Self> {
         let gc = py.import(intern!(py, "gc"))?;
         if !gc.call_method0(intern!(py, "isenabled"))?.is_truthy()? {
@@ -488,29 +648,5 @@ impl Drop for GcPause<'_> {
                 e.write_unraisable(enable.py(), None);
             }
         }
-    }
-}
-
-/// The Fx hash (rustc's): the cache's keys are short strings from one response, not chosen
-/// by an attacker who could make them collide on purpose, and SipHash cost more than the
-/// strings it saved.
-#[derive(Default)]
-struct FxHasher(u64);
-
-impl Hasher for FxHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
-        let mut chunks = bytes.chunks_exact(8);
-        for chunk in &mut chunks {
-            let word = u64::from_le_bytes(chunk.try_into().expect("8 bytes"));
-            self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(K);
-        }
-        for &byte in chunks.remainder() {
-            self.0 = (self.0.rotate_left(5) ^ u64::from(byte)).wrapping_mul(K);
-        }
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
     }
 }

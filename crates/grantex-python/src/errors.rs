@@ -1,4 +1,6 @@
-//! The one conversion from [`crate::Error`] to the exceptions of `grantex._errors`.
+//! The one conversion from [`grantex::Error`] to the exceptions of `grantex._errors`
+//! (defined in Python, imported here with `import_exception!`, as pyca/cryptography does):
+//! a binding returns `Result<_, Failure>`, and `?` does the rest.
 //!
 //! | Rust | Python |
 //! | --- | --- |
@@ -16,59 +18,85 @@ use std::error::Error as StdError;
 
 use pyo3::{
     exceptions::{PyConnectionError, PyOSError, PyTimeoutError, PyValueError},
+    import_exception,
     prelude::*,
 };
 
-use super::convert::{classes, json, rate_limit};
-use grantex::Error;
+use crate::convert::{json_to_python, to_python};
 
-/// The Python exception for a Rust error.
-pub(super) fn to_pyerr(py: Python<'_>, error: Error) -> PyErr {
-    build(py, error).unwrap_or_else(|failed| failed)
+import_exception!(grantex._errors, GrantexApiError);
+import_exception!(grantex._errors, GrantexAuthError);
+import_exception!(grantex._errors, GrantexNetworkError);
+import_exception!(grantex._errors, GrantexTimeoutError);
+import_exception!(grantex._errors, GrantexDecodeError);
+import_exception!(grantex._errors, GrantexClosedError);
+
+/// Why a binding failed: a client error, or a Python exception already made.
+pub(crate) enum Failure {
+    Grantex(grantex::Error),
+    Python(PyErr),
 }
 
-/// `GrantexClosedError`, for a call on a closed client.
-pub(super) fn closed_error(py: Python<'_>) -> PyErr {
-    match classes(py) {
-        Ok(c) => PyErr::from_type(
-            c.closed_error.bind(py).clone(),
-            "this Grantex client is closed",
-        ),
-        Err(e) => e,
+impl From<grantex::Error> for Failure {
+    fn from(e: grantex::Error) -> Self {
+        Failure::Grantex(e)
     }
 }
 
-fn build(py: Python<'_>, error: Error) -> PyResult<PyErr> {
-    let c = classes(py)?;
+impl From<PyErr> for Failure {
+    fn from(e: PyErr) -> Self {
+        Failure::Python(e)
+    }
+}
+
+impl From<Failure> for PyErr {
+    fn from(failure: Failure) -> PyErr {
+        match failure {
+            Failure::Python(e) => e,
+            Failure::Grantex(e) => Python::attach(|py| build(py, e).unwrap_or_else(|e| e)),
+        }
+    }
+}
+
+/// `GrantexClosedError`, for a call on a closed client.
+pub(crate) fn closed_error() -> PyErr {
+    GrantexClosedError::new_err("this Grantex client is closed")
+}
+
+fn build(py: Python<'_>, error: grantex::Error) -> PyResult<PyErr> {
+    use grantex::Error;
     Ok(match error {
         Error::Api(e) => {
-            let class = if e.is_auth() {
-                &c.auth_error
-            } else {
-                &c.api_error
-            };
             let body = match &e.body {
-                Some(value) => json(py, value)?,
+                Some(value) => json_to_python(
+                    py,
+                    &serde_json::to_vec(value).expect("a Value always serializes"),
+                )?,
                 None => py.None().into_bound(py),
             };
+            let rate_limit = to_python(py, &e.rate_limit)?;
+            let is_auth = e.is_auth();
             let e = *e;
             let args = (
                 e.message,
                 e.status,
-                body,
+                body.unbind(),
                 e.request_id,
                 e.code,
-                rate_limit(py, e.rate_limit)?,
+                rate_limit.unbind(),
             );
-            PyErr::from_value(class.bind(py).call1(args)?)
+            if is_auth {
+                GrantexAuthError::new_err(args)
+            } else {
+                GrantexApiError::new_err(args)
+            }
         }
         Error::Network { message, source } => {
             let cause = os_error(&source, &message);
-            let err = PyErr::from_value(
-                c.network_error
-                    .bind(py)
-                    .call1((format!("Network error: {message}"), cause.value(py)))?,
-            );
+            let err = GrantexNetworkError::new_err((
+                format!("Network error: {message}"),
+                cause.value(py).clone().unbind(),
+            ));
             err.set_cause(py, Some(cause));
             err
         }
@@ -76,13 +104,13 @@ fn build(py: Python<'_>, error: Error) -> PyResult<PyErr> {
             timeout, message, ..
         } => {
             let cause = PyTimeoutError::new_err(message.clone());
-            let err = PyErr::from_value(c.timeout_error.bind(py).call1((
+            let err = GrantexTimeoutError::new_err((
                 format!(
                     "Request timed out after {}s: {message}",
                     timeout.as_secs_f64()
                 ),
-                cause.value(py),
-            ))?);
+                cause.value(py).clone().unbind(),
+            ));
             err.set_cause(py, Some(cause));
             err
         }
@@ -90,16 +118,13 @@ fn build(py: Python<'_>, error: Error) -> PyResult<PyErr> {
             status,
             message,
             excerpt,
-            rate_limit: limits,
-        } => {
-            let text = format!("could not decode the HTTP {status} response: {message}");
-            PyErr::from_value(c.decode_error.bind(py).call1((
-                text,
-                status,
-                excerpt,
-                rate_limit(py, limits)?,
-            ))?)
-        }
+            rate_limit,
+        } => GrantexDecodeError::new_err((
+            format!("could not decode the HTTP {status} response: {message}"),
+            status,
+            excerpt,
+            to_python(py, &rate_limit)?.unbind(),
+        )),
         Error::Config(message) | Error::InvalidArgument(message) => PyValueError::new_err(message),
         // `grantex::Error` is non-exhaustive: a variant added later still reaches Python.
         other => PyValueError::new_err(other.to_string()),

@@ -4,195 +4,164 @@
 //!
 //! - One process-wide tokio runtime ([`runtime`]) drives every call; the GIL is released for
 //!   the whole round trip and re-taken every 100 ms only to check for Ctrl-C.
-//! - Results are built here, straight from the decoded Rust structs, as instances of the
-//!   Python dataclasses ([`convert`]); errors go through one conversion ([`errors`]).
+//! - Each operation is a thin method: the `grantex` client's call, then its result (a model
+//!   of the `grantex` crate) converted generically into the Python dataclass of the same
+//!   name ([`convert`]); errors go through one conversion ([`errors`]).
+//! - Configuration is passed on as the user gave it: the defaults and the environment
+//!   fallbacks are the Rust builder's.
 //! - A client survives `os.fork()`: the runtime and each client's connection pool belong to
-//!   the process that built them, and are rebuilt (never reused) in a child.
+//!   the process that built them ([`fork`]), and are rebuilt (never reused) in a child.
 
 /// The extension's Rust allocations go to mimalloc (as in pydantic-core): decoding a large
-/// response makes many small ones. Only with the `python` feature: the plain Rust crate
-/// leaves the allocator to the application.
+/// response makes many small ones.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod convert;
 mod errors;
+mod fork;
 mod runtime;
 mod testing;
 
 use std::{
     future::Future,
-    process,
-    sync::{Mutex, PoisonError},
+    sync::atomic::{AtomicBool, Ordering},
     time::Duration,
 };
 
+use grantex::{Grantex, GrantexBuilder, ListAnomaliesParams};
 use pyo3::{exceptions::PyValueError, prelude::*};
+use serde::Serialize;
 
-use grantex::{Error, Grantex};
-
-/// What a client was built from, kept to build it again in a forked child.
-struct Config {
-    api_key: String,
-    base_url: String,
-    timeout: Duration,
-    max_retries: u32,
-    user_agent: String,
-}
-
-impl Config {
-    fn build(&self) -> Result<Grantex, Error> {
-        Grantex::builder()
-            .api_key(self.api_key.as_str())
-            .base_url(self.base_url.as_str())
-            .timeout(self.timeout)
-            .max_retries(self.max_retries)
-            .user_agent(self.user_agent.as_str())
-            .build()
-    }
-}
-
-enum State {
-    /// The client, and the process it was built in.
-    Open {
-        pid: u32,
-        client: Grantex,
-    },
-    Closed,
-}
+use errors::Failure;
+use fork::ProcessLocal;
 
 /// The native client behind `grantex.Grantex`. Safe to share between threads: each call
-/// clones the Rust client (an `Arc`) out of the lock and runs without holding it.
+/// clones the Rust client (an `Arc`) and runs without holding any lock.
 #[pyclass(frozen, module = "grantex._native", name = "Client")]
 struct Client {
-    config: Config,
+    /// What the client was built from, to build it again in a forked child.
+    builder: GrantexBuilder,
+    client: ProcessLocal<Grantex>,
+    closed: AtomicBool,
     /// The normalized base URL (no trailing slash).
     base_url: String,
-    state: Mutex<State>,
 }
 
 impl Client {
-    /// The Rust client for this process; rebuilt from the stored configuration after a fork
-    /// (the parent's pool and its connections must never be used in the child).
-    fn client(&self, py: Python<'_>) -> PyResult<Grantex> {
-        let pid = process::id();
-        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-        match &mut *state {
-            State::Closed => Err(errors::closed_error(py)),
-            State::Open { pid: owner, client } => {
-                if *owner != pid {
-                    let fresh = self.config.build().map_err(|e| errors::to_pyerr(py, e))?;
-                    // The old client's connections are driven by the parent's runtime, whose
-                    // threads do not exist here: dropping them could wait on those threads.
-                    std::mem::forget(std::mem::replace(client, fresh));
-                    *owner = pid;
-                }
-                Ok(client.clone())
-            }
+    /// The Rust client of this process.
+    fn client(&self) -> Result<Grantex, Failure> {
+        if self.closed.load(Ordering::Acquire) {
+            return Err(errors::closed_error().into());
         }
+        Ok(self
+            .client
+            .with(|| self.builder.clone().build(), Grantex::clone)?)
+    }
+
+    /// Runs one operation of the Rust client, then converts its result.
+    fn call<'py, T, F, Fut>(
+        &self,
+        py: Python<'py>,
+        operation: F,
+    ) -> Result<Bound<'py, PyAny>, Failure>
+    where
+        T: Serialize + Send,
+        F: FnOnce(Grantex) -> Fut,
+        Fut: Future<Output = Result<T, grantex::Error>> + Send,
+    {
+        let result = block_on(py, operation(self.client()?))?;
+        Ok(convert::to_python(py, &result)?)
     }
 }
 
 #[pymethods]
 impl Client {
+    /// `None` leaves a setting to the Rust builder (its default, or the environment's).
     #[new]
-    #[pyo3(signature = (api_key, base_url, timeout, max_retries, user_agent))]
+    #[pyo3(signature = (*, api_key, base_url, timeout, max_retries, user_agent))]
     fn new(
-        py: Python<'_>,
-        api_key: String,
+        api_key: Option<String>,
         base_url: Option<String>,
-        timeout: f64,
-        max_retries: i64,
-        user_agent: String,
-    ) -> PyResult<Self> {
-        let timeout = Duration::try_from_secs_f64(timeout)
-            .ok()
-            .filter(|t| !t.is_zero())
-            .ok_or_else(|| {
-                PyValueError::new_err("timeout must be a positive, finite number of seconds")
-            })?;
-        let max_retries = u32::try_from(max_retries).map_err(|_| {
-            PyValueError::new_err("max_retries must be a non-negative integer below 2**32")
-        })?;
-        let mut config = Config {
-            api_key,
-            base_url: base_url.unwrap_or_default(),
-            timeout,
-            max_retries,
-            user_agent,
-        };
-        if config.base_url.trim().is_empty() {
-            config.base_url = grantex::DEFAULT_BASE_URL.to_owned();
+        timeout: Option<f64>,
+        max_retries: Option<i64>,
+        user_agent: Option<String>,
+    ) -> Result<Self, Failure> {
+        let mut builder = Grantex::builder();
+        if let Some(key) = api_key {
+            builder = builder.api_key(key);
         }
-        let client = config.build().map_err(|e| errors::to_pyerr(py, e))?;
+        if let Some(url) = base_url {
+            builder = builder.base_url(url);
+        }
+        if let Some(timeout) = timeout {
+            let timeout = Duration::try_from_secs_f64(timeout)
+                .ok()
+                .filter(|t| !t.is_zero())
+                .ok_or_else(|| {
+                    PyValueError::new_err("timeout must be a positive, finite number of seconds")
+                })?;
+            builder = builder.timeout(timeout);
+        }
+        if let Some(retries) = max_retries {
+            let retries = u32::try_from(retries).map_err(|_| {
+                PyValueError::new_err("max_retries must be a non-negative integer below 2**32")
+            })?;
+            builder = builder.max_retries(retries);
+        }
+        if let Some(user_agent) = user_agent {
+            builder = builder.user_agent(user_agent);
+        }
+        let client = builder.clone().build()?;
         Ok(Client {
             base_url: client.base_url().to_owned(),
-            config,
-            state: Mutex::new(State::Open {
-                pid: process::id(),
-                client,
-            }),
+            builder,
+            client: ProcessLocal::new(client),
+            closed: AtomicBool::new(false),
         })
     }
 
     /// `POST /v1/anomalies/detect` → `DetectAnomaliesResponse`.
-    fn detect<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let client = self.client(py)?;
-        let detected = block_on(py, async move { client.anomalies().detect().await })?;
-        convert::detect(py, &detected)
+    fn detect<'py>(&self, py: Python<'py>) -> Result<Bound<'py, PyAny>, Failure> {
+        self.call(py, |c| async move { c.anomalies().detect().await })
     }
 
     /// `GET /v1/anomalies[?unacknowledged=true]` → `ListAnomaliesResponse`.
-    fn list<'py>(&self, py: Python<'py>, unacknowledged: bool) -> PyResult<Bound<'py, PyAny>> {
-        let client = self.client(py)?;
-        let listed = block_on(py, async move {
-            client
-                .anomalies()
-                .list(grantex::ListAnomaliesParams { unacknowledged })
-                .await
-        })?;
-        convert::list(py, &listed)
+    fn list<'py>(
+        &self,
+        py: Python<'py>,
+        unacknowledged: bool,
+    ) -> Result<Bound<'py, PyAny>, Failure> {
+        let params = ListAnomaliesParams { unacknowledged };
+        self.call(py, |c| async move { c.anomalies().list(params).await })
     }
 
     /// `PATCH /v1/anomalies/{id}/acknowledge` → `Anomaly`.
-    fn acknowledge<'py>(&self, py: Python<'py>, anomaly_id: String) -> PyResult<Bound<'py, PyAny>> {
-        let client = self.client(py)?;
-        let anomaly = block_on(py, async move {
-            client.anomalies().acknowledge(&anomaly_id).await
-        })?;
-        convert::anomaly(py, convert::classes(py)?, &anomaly)
+    fn acknowledge<'py>(
+        &self,
+        py: Python<'py>,
+        anomaly_id: String,
+    ) -> Result<Bound<'py, PyAny>, Failure> {
+        self.call(py, |c| async move {
+            c.anomalies().acknowledge(&anomaly_id).await
+        })
     }
 
     /// The rate-limit headers of the last response (`RateLimit`), or None.
     fn last_rate_limit<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-        let rate_limit = match &*state {
-            State::Open { client, .. } => client.last_rate_limit(),
-            State::Closed => None,
-        };
-        drop(state);
-        convert::rate_limit(py, rate_limit)
+        let rate_limit = self.client.peek(Grantex::last_rate_limit).flatten();
+        convert::to_python(py, &rate_limit)
     }
 
     /// Drops the connection pool; later calls raise `GrantexClosedError`. Idempotent.
     fn close(&self) {
-        let old = std::mem::replace(
-            &mut *self.state.lock().unwrap_or_else(PoisonError::into_inner),
-            State::Closed,
-        );
-        if let State::Open { pid, client } = old {
-            if pid != process::id() {
-                std::mem::forget(client);
-            }
-        }
+        self.closed.store(true, Ordering::Release);
+        drop(self.client.take());
     }
 
     #[getter]
     fn closed(&self) -> bool {
-        matches!(
-            *self.state.lock().unwrap_or_else(PoisonError::into_inner),
-            State::Closed
-        )
+        self.closed.load(Ordering::Acquire)
     }
 
     #[getter]
@@ -214,11 +183,11 @@ impl Client {
 /// (its connection closed) and the `KeyboardInterrupt` raised.
 fn block_on<T: Send>(
     py: Python<'_>,
-    call: impl Future<Output = Result<T, Error>> + Send,
-) -> PyResult<T> {
+    call: impl Future<Output = Result<T, grantex::Error>> + Send,
+) -> Result<T, Failure> {
     const SIGNAL_CHECK_EVERY: Duration = Duration::from_millis(100);
     let runtime = runtime::get()?;
-    let outcome = py.detach(|| {
+    let outcome: PyResult<Result<T, grantex::Error>> = py.detach(|| {
         runtime.block_on(async {
             tokio::pin!(call);
             let start = tokio::time::Instant::now() + SIGNAL_CHECK_EVERY;
@@ -232,17 +201,17 @@ fn block_on<T: Send>(
             }
         })
     });
-    match outcome {
-        Ok(Ok(value)) => Ok(value),
-        Ok(Err(error)) => Err(errors::to_pyerr(py, error)),
-        Err(interrupted) => Err(interrupted),
-    }
+    Ok(outcome??)
 }
 
 #[pymodule]
 #[pyo3(name = "_native")]
 fn native_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    // The Rust client's defaults, shown in the Python signature (one place for both).
+    m.add("DEFAULT_TIMEOUT", grantex::DEFAULT_TIMEOUT.as_secs_f64())?;
+    m.add("DEFAULT_MAX_RETRIES", grantex::DEFAULT_MAX_RETRIES)?;
+    m.add("DEFAULT_BASE_URL", grantex::DEFAULT_BASE_URL)?;
     m.add_class::<Client>()?;
     testing::register(m)?;
     Ok(())
