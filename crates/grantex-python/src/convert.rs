@@ -11,11 +11,17 @@
 //!   while a long one is built;
 //! - JSON text kept as serde_json's `RawValue` (an anomaly's `metadata`) → parsed straight
 //!   into Python objects by jiter, with `json.loads` semantics and jiter's string cache;
-//! - strings → `str`, short ones through jiter's cache (bounded, keyed by a random hash), so
-//!   values that repeat across a response (types, severities, agent ids, timestamps) are one
-//!   shared object each; `Option::None` → `None`; numbers and booleans as themselves.
+//! - strings → `str`; a field whose values repeat across a response (types, severities,
+//!   agent ids, timestamps) gets one shared object per distinct value, while a field whose
+//!   values do not (ids, descriptions) stops being looked up after a few values: fewer
+//!   objects to create and free, without paying for a cache that never hits. `None` →
+//!   `None`; numbers and booleans as themselves.
 
-use std::{cell::RefCell, fmt};
+use std::{
+    cell::{Cell, RefCell},
+    collections::HashMap,
+    fmt,
+};
 
 use jiter::{FloatMode, PartialMode, PythonParse, StringCacheMode};
 use pyo3::{
@@ -42,6 +48,8 @@ pub(crate) fn to_python<'py, T: Serialize + ?Sized>(
     let context = Context {
         py,
         classes: RefCell::new(Vec::new()),
+        field: Cell::new(None),
+        strings: RefCell::new(HashMap::default()),
     };
     value
         .serialize(ToPython(&context))
@@ -53,7 +61,8 @@ pub(crate) fn json_to_python<'py>(py: Python<'py>, json: &[u8]) -> PyResult<Boun
     PythonParse {
         // `json.loads` accepts NaN and Infinity.
         allow_inf_nan: true,
-        cache_mode: StringCacheMode::All,
+        // Metadata keys repeat from one anomaly to the next; values mostly do not.
+        cache_mode: StringCacheMode::Keys,
         partial_mode: PartialMode::Off,
         // Last one wins, as in `json.loads`.
         catch_duplicate_keys: false,
@@ -124,19 +133,42 @@ fn model_class(py: Python<'_>, name: &str) -> PyResult<&'static Class> {
 }
 
 /// One conversion's caches: per struct type (keyed by the address of its `&'static` name),
-/// its class and the Python names of its fields in serialization order.
+/// its class and its fields; the shared strings of the repeating fields.
 struct Context<'py> {
     py: Python<'py>,
     classes: RefCell<Vec<StructType<'py>>>,
+    /// The field whose value is being converted: (struct type, field index).
+    field: Cell<Option<(usize, usize)>>,
+    strings: RefCell<HashMap<Box<str>, Bound<'py, PyString>, foldhash::fast::RandomState>>,
 }
 
 struct StructType<'py> {
     name: *const u8,
     class: &'static Class,
-    fields: Vec<(*const u8, Bound<'py, PyString>)>,
+    fields: Vec<Field<'py>>,
+}
+
+struct Field<'py> {
+    key: *const u8,
+    /// The attribute name.
+    name: Bound<'py, PyString>,
+    /// Strings of this field looked up in the shared strings, and how many were there.
+    lookups: u32,
+    hits: u32,
+}
+
+impl Field<'_> {
+    /// Values are shared while at least half of them repeat (judged after a few).
+    fn shares_strings(&self) -> bool {
+        self.lookups < 16 || self.hits * 2 >= self.lookups
+    }
 }
 
 impl<'py> Context<'py> {
+    /// Enough for every repeating value of a large response; past it, strings are just
+    /// created.
+    const MAX_SHARED_STRINGS: usize = 4096;
+
     fn struct_type(&self, name: &'static str) -> PyResult<usize> {
         let mut classes = self.classes.borrow_mut();
         if let Some(i) = classes.iter().position(|t| t.name == name.as_ptr()) {
@@ -150,28 +182,55 @@ impl<'py> Context<'py> {
         Ok(classes.len() - 1)
     }
 
-    /// The attribute name of field number `position` of a struct type: the `position`-th
-    /// entry when the struct serializes its fields in the same order as before (always, for
-    /// derived impls), else found or added.
-    fn field_name(
+    /// The index and attribute name of field number `position` of a struct type: the
+    /// `position`-th entry when the struct serializes its fields in the same order as
+    /// before (always, for derived impls), else found or added.
+    fn field(
         &self,
         struct_type: usize,
         position: usize,
         key: &'static str,
-    ) -> Bound<'py, PyString> {
+    ) -> (usize, Bound<'py, PyString>) {
         let mut classes = self.classes.borrow_mut();
         let fields = &mut classes[struct_type].fields;
-        if let Some((ptr, name)) = fields.get(position) {
-            if *ptr == key.as_ptr() {
-                return name.clone();
+        if let Some(field) = fields.get(position) {
+            if field.key == key.as_ptr() {
+                return (position, field.name.clone());
             }
         }
-        if let Some((_, name)) = fields.iter().find(|(ptr, _)| *ptr == key.as_ptr()) {
-            return name.clone();
+        if let Some(i) = fields.iter().position(|f| f.key == key.as_ptr()) {
+            return (i, fields[i].name.clone());
         }
         let name = PyString::intern(self.py, &snake_case(key));
-        fields.push((key.as_ptr(), name.clone()));
-        name
+        fields.push(Field {
+            key: key.as_ptr(),
+            name: name.clone(),
+            lookups: 0,
+            hits: 0,
+        });
+        (fields.len() - 1, name)
+    }
+
+    /// A `str`, shared with the equal strings of the response if its field repeats.
+    fn string(&self, text: &str) -> Bound<'py, PyString> {
+        if let Some((struct_type, index)) = self.field.get() {
+            let mut classes = self.classes.borrow_mut();
+            let field = &mut classes[struct_type].fields[index];
+            if field.shares_strings() {
+                field.lookups += 1;
+                let mut strings = self.strings.borrow_mut();
+                if let Some(shared) = strings.get(text) {
+                    field.hits += 1;
+                    return shared.clone();
+                }
+                let created = PyString::new(self.py, text);
+                if strings.len() < Self::MAX_SHARED_STRINGS {
+                    strings.insert(text.into(), created.clone());
+                }
+                return created;
+            }
+        }
+        PyString::new(self.py, text)
     }
 }
 
@@ -233,11 +292,6 @@ impl<'py> ToPython<'_, 'py> {
     }
 }
 
-/// A string, through jiter's cache when short.
-fn string<'py>(py: Python<'py>, s: &str) -> Bound<'py, PyString> {
-    jiter::cached_py_string(py, s)
-}
-
 impl<'c, 'py> ser::Serializer for ToPython<'c, 'py> {
     type Ok = Bound<'py, PyAny>;
     type Error = ConvertError;
@@ -292,7 +346,7 @@ impl<'c, 'py> ser::Serializer for ToPython<'c, 'py> {
         self.serialize_str(v.encode_utf8(&mut [0; 4]))
     }
     fn serialize_str(self, v: &str) -> Result<Self::Ok> {
-        Ok(string(self.py(), v).into_any())
+        Ok(self.0.string(v).into_any())
     }
     fn serialize_bytes(self, v: &[u8]) -> Result<Self::Ok> {
         Ok(PyBytes::new(self.py(), v).into_any())
@@ -511,9 +565,12 @@ impl<'py> ser::SerializeStruct for Struct<'_, 'py> {
                 position,
                 instance,
             } => {
-                let name = to.0.field_name(*struct_type, *position, key);
+                let (index, name) = to.0.field(*struct_type, *position, key);
                 *position += 1;
-                let value = value.serialize(*to)?;
+                let outer = to.0.field.replace(Some((*struct_type, index)));
+                let value = value.serialize(*to);
+                to.0.field.set(outer);
+                let value = value?;
                 // `object.__setattr__(instance, name, value)`: exactly how the frozen
                 // dataclass `__init__` stores each field (the class's own `__setattr__`
                 // refuses).
