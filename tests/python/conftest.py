@@ -20,6 +20,9 @@ from typing import Any
 
 import pytest
 
+# The helpers of the `test_testing_*` modules assert, as the tests do: rewrite them too.
+pytest.register_assert_rewrite("testing_helpers")
+
 # The captures are shared with the Rust tests.
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "wire"
 API_KEY = "gx_test_0123456789abcdef"
