@@ -8,7 +8,10 @@
 
 use std::{fmt, ops::Deref, sync::OnceLock};
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{
+    de::{self, Visitor},
+    Deserialize, Deserializer, Serialize, Serializer,
+};
 use serde_json::{value::RawValue, Map, Value};
 
 /// One detected anomaly.
@@ -131,27 +134,15 @@ impl Metadata {
         }
     }
 
-    /// The normalization, in one place: the raw JSON of the field as the server sent it
-    /// becomes what users get.
-    fn normalize(raw: Option<Box<RawValue>>) -> Result<Metadata, serde_json::Error> {
-        let Some(raw) = raw else {
-            return Ok(Metadata::default());
-        };
-        let text = raw.get();
-        if text == "null" {
-            return Ok(Metadata::default());
-        }
-        if !text.starts_with('"') {
-            return Ok(Metadata::from_raw(raw));
-        }
-        // A string: the object it holds, else the string itself.
-        let inner: String = serde_json::from_str(text)?;
-        if inner.trim_start().starts_with('{') {
-            if let Ok(object) = RawValue::from_string(inner) {
-                return Ok(Metadata::from_raw(object));
+    /// A string holding metadata (the form of list and acknowledge responses): the object
+    /// it holds, else the string itself.
+    fn from_text(text: &str) -> Metadata {
+        if text.trim_start().starts_with('{') {
+            if let Ok(object) = RawValue::from_string(text.to_owned()) {
+                return Metadata::from_raw(object);
             }
         }
-        Ok(Metadata::from_raw(raw))
+        Metadata::from(Value::String(text.to_owned()))
     }
 }
 
@@ -222,10 +213,62 @@ impl Serialize for Metadata {
     }
 }
 
+/// The normalization, in one place: whatever the server sent in the field becomes what
+/// users get. Absent (see `#[serde(default)]` on the field) or `null`: an empty object; a
+/// string: [`Metadata::from_text`]; anything else, as sent.
 impl<'de> Deserialize<'de> for Metadata {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let raw = Option::<Box<RawValue>>::deserialize(deserializer)?;
-        Metadata::normalize(raw).map_err(serde::de::Error::custom)
+        deserializer.deserialize_any(MetadataVisitor)
+    }
+}
+
+struct MetadataVisitor;
+
+impl<'de> Visitor<'de> for MetadataVisitor {
+    type Value = Metadata;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_str<E: de::Error>(self, text: &str) -> Result<Metadata, E> {
+        Ok(Metadata::from_text(text))
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Metadata, E> {
+        Ok(Metadata::default())
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Metadata, E> {
+        Ok(Metadata::default())
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Metadata, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+
+    fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<Metadata, A::Error> {
+        Value::deserialize(de::value::MapAccessDeserializer::new(map)).map(Metadata::from)
+    }
+
+    fn visit_seq<A: de::SeqAccess<'de>>(self, seq: A) -> Result<Metadata, A::Error> {
+        Value::deserialize(de::value::SeqAccessDeserializer::new(seq)).map(Metadata::from)
+    }
+
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Metadata, E> {
+        Ok(Metadata::from(Value::Bool(v)))
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Metadata, E> {
+        Ok(Metadata::from(Value::from(v)))
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Metadata, E> {
+        Ok(Metadata::from(Value::from(v)))
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Metadata, E> {
+        Ok(Metadata::from(Value::from(v)))
     }
 }
 

@@ -12,9 +12,10 @@ All of them pickle (their attributes survive), so they can cross process boundar
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from ._models import RateLimit
 
 __all__ = [

@@ -9,7 +9,12 @@ instances built through the constructor: ``==``, ``repr``, ``dataclasses.asdict`
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+
+# `typing` is not imported at run time: it is the largest part of `import grantex` that
+# is not needed (annotations are strings; type checkers treat TYPE_CHECKING as true).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["Anomaly", "DetectAnomaliesResponse", "ListAnomaliesResponse", "RateLimit"]
 
