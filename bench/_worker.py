@@ -3,6 +3,9 @@
 The same code drives both the documented SDK (grantex==0.7.2, httpx) and this project's
 module: they have the same API. Prints one JSON object: the median seconds per call.
 
+SCENARIO is `acknowledge` (one anomaly of a detection run), `list` (after a detection run:
+the demo seed's five anomalies) or `list-1000` (whatever the server was told to answer).
+
     python _worker.py URL API_KEY SCENARIO CALLS ROUNDS
 """
 
@@ -28,6 +31,8 @@ def main() -> None:
             anomaly_id = client.anomalies.detect().anomalies[0].id
             call = lambda: client.anomalies.acknowledge(anomaly_id)
         elif scenario.startswith("list"):
+            if scenario == "list":
+                client.anomalies.detect()  # the demo seed's anomalies, stored
             call = client.anomalies.list
         else:
             raise SystemExit(f"unknown scenario {scenario!r}")

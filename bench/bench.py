@@ -1,22 +1,38 @@
 #!/usr/bin/env python3
-"""Benchmark: this project's `grantex` module against the documented SDK (grantex==0.7.2).
+"""Benchmark: this project's `grantex` module against the documented SDK (grantex==0.7.2),
+the strongest hand-rolled peers a Python user could write, and the Rust crate itself.
 
-Not a test: it prints how much faster the Rust-backed module is, on the same calls
-against the same local server in one run:
+Not a test (neither scripts/test nor CI runs it): it prints, from one run, how each peer
+compares with this module on the same calls against the same local server:
 
-- per call on a small response (`acknowledge`, one anomaly; `list`, four anomalies);
+- per call on a small response (`acknowledge`, one anomaly; `list` after a detection run,
+  the demo seed's five anomalies);
 - per call on a list of 1,000 anomalies (served by the local server's fault injection);
-- `import grantex` (a fresh interpreter each time, several runs).
+- `import grantex` (a fresh interpreter each time, several runs; grantex==0.7.2 and this
+  module only).
 
-Each figure is the median of several rounds, the two implementations interleaved.
+The peers, each returning what a user of the documented SDK gets (frozen objects with the
+documented fields, `metadata` a dict), each in its own process:
+
+- `grantex==0.7.2`, the documented SDK (httpx), and this module: bench/_worker.py;
+- "urllib3 + msgspec Structs" and "httpx + orjson dataclasses": bench/_peers.py;
+- the Rust crate: examples/bench_list.rs (`cargo build --release --example bench_list`).
+
+Each figure is the median of several rounds, all peers interleaved; the table shows the
+median over the interleaved runs, and each peer's time divided by this module's. Then one
+PASS/MISS line per target.
 
     python bench/bench.py                 # sets everything up on first use
+    python bench/bench.py --quick         # a smoke run: fewer calls and rounds
     python bench/bench.py --ours .venv/bin/python   # an interpreter where the module is
                                                     # already installed (release build!)
 
 What it sets up (under bench/, gitignored): `.venv-sdk` with `grantex==0.7.2` from PyPI,
-`.venv-rust` with this project installed by `pip install .` (a release build); the local
-server binary `target/release/grantex-server` (`cargo build --release`).
+`.venv-rust` with this project installed by `pip install .` (a release build; once, unless
+`--rebuild`), `.venv-urllib3-msgspec` and `.venv-httpx-orjson` with the peers' libraries;
+the local server binary `target/release/grantex-server` (`cargo build --release -p
+grantex-server`, when missing) and `target/release/examples/bench_list` (`cargo build
+--release --example bench_list`, each run: a no-op when up to date).
 """
 
 from __future__ import annotations
@@ -31,13 +47,24 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 WORKER = BENCH / "_worker.py"
+PEERS = BENCH / "_peers.py"
 SDK_VERSION = "0.7.2"
+# The hand-rolled peers' libraries, pinned so that runs compare.
+URLLIB3_MSGSPEC = ("urllib3==2.8.0", "msgspec==0.22.0")
+HTTPX_ORJSON = ("httpx==0.28.1", "orjson==3.13.0")
+
+SDK = "grantex==0.7.2"
+OURS = "this module"
+MSGSPEC = "urllib3 + msgspec Structs"
+HTTPX = "httpx + orjson dataclasses"
+RUST = "Rust crate (bench_list)"
 
 
 def log(message: str) -> None:
@@ -48,40 +75,45 @@ def venv_python(path: Path) -> Path:
     return path / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
 
 
-def ensure_venv(path: Path, *install: str) -> Path:
-    """A virtualenv at `path` with `install` pip-installed (once)."""
+def ensure_venv(path: Path, *install: str, force: bool = False) -> Path:
+    """A virtualenv at `path` with `install` pip-installed (once, unless `force`)."""
     python = venv_python(path)
     marker = path / ".installed"
-    if marker.exists() and marker.read_text() == repr(install):
+    if not force and marker.exists() and marker.read_text() == repr(install):
         return python
     log(f"setting up {path.relative_to(ROOT)}: pip install {' '.join(install)}")
     subprocess.run([sys.executable, "-m", "venv", str(path)], check=True)
+    marker.unlink(missing_ok=True)
     subprocess.run(
-        [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *install],
+        [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+        + (["--force-reinstall", "--no-deps"] if force else [])
+        + list(install),
         check=True,
     )
     marker.write_text(repr(install))
     return python
 
 
+def target_dir() -> Path:
+    return Path(os.environ.get("CARGO_TARGET_DIR") or ROOT / "target")
+
+
 # --- the server ------------------------------------------------------------------------
-# The local Grantex server of this project, in release mode, in its own process. Swap this
-# function to benchmark against another server: it must yield the base URL of a server in
-# demo mode (any key accepted and seeded with anomalies) without rate limits, offering
-# `POST /v1/test/faults` to serve a given 200 body N times.
+# The local Grantex server of this project (crates/grantex-server), in release mode, in its
+# own process. Swap this function to benchmark against another server: it must yield the
+# base URL of a server in demo mode (any key accepted and seeded with anomalies) without
+# rate limits, offering `POST /v1/test/faults` to serve a given 200 body N times.
 
 
 @contextmanager
 def start_server() -> Iterator[str]:
-    binary = ROOT / "target" / "release" / "grantex-server"
+    binary = target_dir() / "release" / "grantex-server"
     if os.environ.get("GRANTEX_BENCH_SERVER"):
         binary = Path(os.environ["GRANTEX_BENCH_SERVER"])
     elif not binary.exists():
-        log("building the local server (cargo build --release --features server)")
+        log("building the local server (cargo build --release -p grantex-server)")
         subprocess.run(
-            ["cargo", "build", "--release", "--features", "server", "--bin", "grantex-server"],
-            cwd=ROOT,
-            check=True,
+            ["cargo", "build", "--release", "-p", "grantex-server"], cwd=ROOT, check=True
         )
     process = subprocess.Popen(
         [str(binary), "--demo", "--rate-limits", "off", "--port", "0"],
@@ -98,6 +130,15 @@ def start_server() -> Iterator[str]:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def build_rust_peer() -> Path:
+    """The Rust crate's benchmark example, built in release mode (a no-op when up to date)."""
+    log("building the Rust peer (cargo build --release --example bench_list)")
+    subprocess.run(
+        ["cargo", "build", "--release", "--quiet", "--example", "bench_list"], cwd=ROOT, check=True
+    )
+    return target_dir() / "release" / "examples" / "bench_list"
 
 
 def inject_list_body(url: str, body: dict[str, Any], times: int) -> None:
@@ -150,14 +191,25 @@ def big_list(n: int) -> dict[str, Any]:
 # --- measurements ----------------------------------------------------------------------
 
 
-def run_worker(python: Path, url: str, key: str, scenario: str, calls: int, rounds: int) -> float:
-    out = subprocess.run(
-        [str(python), str(WORKER), url, key, scenario, str(calls), str(rounds)],
-        check=True,
+@dataclass(frozen=True)
+class Peer:
+    name: str
+    command: tuple[str, ...]
+    """What runs one measurement, followed by URL API_KEY SCENARIO CALLS ROUNDS."""
+    python: Path | None = None
+    """The interpreter, for the peers whose `import grantex` is timed."""
+
+
+def run_peer(peer: Peer, url: str, key: str, scenario: str, calls: int, rounds: int) -> float:
+    result = subprocess.run(
+        [*peer.command, url, key, scenario, str(calls), str(rounds)],
+        check=False,
         capture_output=True,
         text=True,
-    ).stdout
-    return float(json.loads(out)["per_call"])
+    )
+    if result.returncode != 0:
+        raise SystemExit(f"{peer.name} failed on {scenario}:\n{result.stderr}")
+    return float(json.loads(result.stdout)["per_call"])
 
 
 def import_time(python: Path, runs: int) -> float:
@@ -170,67 +222,129 @@ def import_time(python: Path, runs: int) -> float:
     return statistics.median(times)
 
 
-def check_implementations(sdk: Path, ours: Path) -> None:
+def describe(python: Path, code: str) -> str:
+    out = subprocess.run([str(python), "-c", code], check=True, capture_output=True, text=True)
+    return out.stdout.strip()
+
+
+def check_implementations(sdk: Path, ours: Path, msgspec: Path, httpx: Path, rust: Path) -> None:
     code = "import grantex, grantex._client as c; print(grantex.__version__, c.__file__)"
-    for name, python in (("documented SDK", sdk), ("this module", ours)):
-        out = subprocess.run([str(python), "-c", code], check=True, capture_output=True, text=True)
-        log(f"{name}: grantex {out.stdout.strip()}")
-    native = subprocess.run(
-        [str(ours), "-c", "import grantex._native as n; print(n.__file__)"],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    log(f"native module: {native.stdout.strip()}")
+    log(f"{SDK}: grantex {describe(sdk, code)}")
+    log(f"{OURS}: grantex {describe(ours, code)}")
+    log(f"  native module: {describe(ours, 'import grantex._native as n; print(n.__file__)')}")
+    versions = "import importlib.metadata as m; print(*(n + '==' + m.version(n) for n in {}))"
+    log(f"{MSGSPEC}: {describe(msgspec, versions.format(('urllib3', 'msgspec')))}")
+    log(f"{HTTPX}: {describe(httpx, versions.format(('httpx', 'orjson')))}")
+    log(f"{RUST}: {rust}")
+
+
+def ratio_check(ok: bool) -> str:
+    return "PASS" if ok else "MISS"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--ours", type=Path, help="python with this module installed")
     parser.add_argument("--sdk", type=Path, help="python with grantex==0.7.2 installed")
-    parser.add_argument("--calls", type=int, default=300, help="calls per round (small)")
-    parser.add_argument("--big-calls", type=int, default=40, help="calls per round (1,000)")
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--interleave", type=int, default=2, help="alternations per scenario")
-    parser.add_argument("--import-runs", type=int, default=15)
+    parser.add_argument("--rebuild", action="store_true", help="reinstall this module first")
+    parser.add_argument("--quick", action="store_true", help="a smoke run: fewer rounds")
+    parser.add_argument("--calls", type=int, help="calls per round (small; 300, quick 50)")
+    parser.add_argument("--big-calls", type=int, help="calls per round (1,000; 40, quick 8)")
+    parser.add_argument("--rounds", type=int, help="rounds per run (5, quick 3)")
+    parser.add_argument("--interleave", type=int, help="runs per peer and scenario (2, quick 1)")
+    parser.add_argument("--import-runs", type=int, help="fresh interpreters (15, quick 5)")
     args = parser.parse_args()
+    quick = args.quick
+    calls = args.calls or (50 if quick else 300)
+    big_calls = args.big_calls or (8 if quick else 40)
+    rounds = args.rounds or (3 if quick else 5)
+    interleave = args.interleave or (1 if quick else 2)
+    import_runs = args.import_runs or (5 if quick else 15)
 
     sdk = args.sdk or ensure_venv(BENCH / ".venv-sdk", f"grantex=={SDK_VERSION}")
-    ours = args.ours or ensure_venv(BENCH / ".venv-rust", str(ROOT))
-    check_implementations(sdk, ours)
+    ours = args.ours or ensure_venv(BENCH / ".venv-rust", str(ROOT), force=args.rebuild)
+    msgspec = ensure_venv(BENCH / ".venv-urllib3-msgspec", *URLLIB3_MSGSPEC)
+    httpx = ensure_venv(BENCH / ".venv-httpx-orjson", *HTTPX_ORJSON)
+    rust = build_rust_peer()
+    check_implementations(sdk, ours, msgspec, httpx, rust)
+    peers = [
+        Peer(SDK, (str(sdk), str(WORKER)), sdk),
+        Peer(OURS, (str(ours), str(WORKER)), ours),
+        Peer(MSGSPEC, (str(msgspec), str(PEERS), "--peer", "urllib3-msgspec")),
+        Peer(HTTPX, (str(httpx), str(PEERS), "--peer", "httpx-orjson")),
+        Peer(RUST, (str(rust),)),
+    ]
 
-    results: list[tuple[str, float, float]] = []
+    # scenario label -> peer name -> median seconds per call
+    results: dict[str, dict[str, float]] = {}
+    runs: dict[str, str] = {}
     body = big_list(1000)
     with start_server() as url:
         log(f"server: {url}")
         scenarios = [
-            ("acknowledge (1 anomaly)", "acknowledge", args.calls),
-            ("list (4 anomalies)", "list", args.calls),
-            ("list (1,000 anomalies)", "list-1000", args.big_calls),
+            ("acknowledge (1 anomaly)", "acknowledge", calls),
+            ("list (5 anomalies)", "list", calls),
+            ("list (1,000 anomalies)", "list-1000", big_calls),
         ]
-        for label, scenario, calls in scenarios:
-            timings: dict[str, list[float]] = {"sdk": [], "ours": []}
-            for round_ in range(args.interleave):
-                for name, python in (("sdk", sdk), ("ours", ours)):
-                    key = f"gx_bench_{name}_{scenario}_{round_}"
+        for label, scenario, n in scenarios:
+            timings: dict[str, list[float]] = {peer.name: [] for peer in peers}
+            for round_ in range(interleave):
+                # Every other alternation in reverse order: no peer always goes first.
+                for index, peer in enumerate(peers if round_ % 2 == 0 else peers[::-1]):
+                    key = f"gx_bench_{index}_{scenario}_{round_}"
                     if scenario == "list-1000":
-                        inject_list_body(url, body, 30 + calls * args.rounds)
-                    timings[name].append(run_worker(python, url, key, scenario, calls, args.rounds))
-            results.append(
-                (label, statistics.median(timings["sdk"]), statistics.median(timings["ours"]))
-            )
+                        inject_list_body(url, body, 30 + n * rounds)
+                    timings[peer.name].append(run_peer(peer, url, key, scenario, n, rounds))
+            results[label] = {name: statistics.median(t) for name, t in timings.items()}
+            runs[label] = f"{n} calls x {rounds} rounds, median of {interleave} run(s) each"
             log(f"  {label}: done")
 
-    sdk_import = import_time(sdk, args.import_runs)
-    ours_import = import_time(ours, args.import_runs)
-    results.append(("import grantex", sdk_import, ours_import))
+    results["import grantex"] = {
+        peer.name: import_time(peer.python, import_runs) for peer in peers if peer.python
+    }
+    runs["import grantex"] = f"median of {import_runs} fresh interpreters each"
 
     print()
-    print(f"{'':28}{'grantex==0.7.2':>16}{'this module':>16}{'speed-up':>10}")
-    for label, base, new in results:
-        print(f"{label:28}{base * 1e3:>13.3f} ms{new * 1e3:>13.3f} ms{base / new:>9.1f}x")
+    print(f"{'':30}{'median':>12}{'peer / this module':>22}")
+    for label, times in results.items():
+        print(f"{label} ({runs[label]})")
+        for name, seconds in times.items():
+            ratio = seconds / times[OURS]
+            print(f"  {name:28}{seconds * 1e3:>9.3f} ms{ratio:>19.2f}x")
+    print("\n(grantex==0.7.2 / this module is how many times faster this module is; a peer")
+    print(" below 1.00x is faster than this module)")
+
+    def speedup(label: str, peer: str = SDK) -> float:
+        return results[label][peer] / results[label][OURS]
+
+    big = "list (1,000 anomalies)"
+    targets = [
+        (f"{big}: grantex==0.7.2 / this module >= 5x", speedup(big), 5.0),
+        (f"{big}: {MSGSPEC} / this module > 1x", speedup(big, MSGSPEC), 1.0),
+        (
+            "list (5 anomalies): grantex==0.7.2 / this module >= 4x",
+            speedup("list (5 anomalies)"),
+            4.0,
+        ),
+        (
+            "acknowledge (1 anomaly): grantex==0.7.2 / this module >= 4x",
+            speedup("acknowledge (1 anomaly)"),
+            4.0,
+        ),
+        ("import grantex: grantex==0.7.2 / this module >= 10x", speedup("import grantex"), 10.0),
+    ]
+    print("\ntargets:")
+    for text, value, bound in targets:
+        ok = value > bound if bound == 1.0 else value >= bound
+        print(f"  {ratio_check(ok)}  {text}: {value:.2f}x")
+    from_rust = 1 / speedup(big, RUST)
     print(
-        f"\n(python {sys.version.split()[0]}, {os.cpu_count()} CPUs, {time.strftime('%Y-%m-%d')})"
+        f"  {ratio_check(from_rust <= 1.25)}  {big} from Python within 1.25x of the same list "
+        f"from Rust: this module / {RUST} = {from_rust:.2f}x"
+    )
+    print(
+        f"\nAll numbers from this one run: python {sys.version.split()[0]}, "
+        f"{os.cpu_count()} cores, {time.strftime('%Y-%m-%d %H:%M')}."
     )
 
 

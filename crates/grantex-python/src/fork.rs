@@ -63,6 +63,17 @@ impl<T> ProcessLocal<T> {
         }
     }
 
+    /// Runs `f` on the value, even one built before a fork (whose threads are gone, but
+    /// whose state can still be read), if there is one.
+    pub(crate) fn inspect<R>(&self, f: impl FnOnce(&T) -> R) -> Option<R> {
+        self.lock().as_ref().map(|(_, value)| f(value))
+    }
+
+    /// Whether there is no value (never built, or taken).
+    pub(crate) fn is_empty(&self) -> bool {
+        self.lock().is_none()
+    }
+
     /// Takes this process's value out; a parent's is leaked, never dropped.
     pub(crate) fn take(&self) -> Option<T> {
         let taken = self.lock().take()?;

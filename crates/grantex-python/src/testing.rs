@@ -10,11 +10,7 @@
 //! serving there: its state can still be read and seeded, and closing it in the child only
 //! forgets it (never waits for the parent's threads).
 
-use std::{
-    process,
-    sync::{Mutex, PoisonError},
-    time::Duration,
-};
+use std::time::Duration;
 
 use pyo3::{
     exceptions::{PyOSError, PyRuntimeError, PyValueError},
@@ -26,16 +22,7 @@ use grantex_server::{
     AuditEntry, AuditStatus, Fault, FaultAction, Grant, RateLimits, ServerError, Timestamp,
 };
 
-use super::runtime;
-
-enum State {
-    /// The server, and the process that started it.
-    Running {
-        pid: u32,
-        server: grantex_server::TestServer,
-    },
-    Closed,
-}
+use crate::{fork::ProcessLocal, runtime};
 
 /// The native local server behind `grantex.testing.GrantexTestServer`.
 #[pyclass(frozen, module = "grantex._native", name = "TestServer")]
@@ -43,7 +30,9 @@ pub(super) struct TestServer {
     url: String,
     api_key: String,
     port: u16,
-    state: Mutex<State>,
+    /// Empty once closed. A server started before a fork is not serving in the child (its
+    /// threads are not there), but its state can still be read and seeded.
+    server: ProcessLocal<grantex_server::TestServer>,
 }
 
 fn rate_limits(name: &str) -> PyResult<RateLimits> {
@@ -78,11 +67,9 @@ fn start_error(error: ServerError) -> PyErr {
 impl TestServer {
     /// Runs `f` on the server, or raises if it was closed.
     fn with<T>(&self, f: impl FnOnce(&grantex_server::TestServer) -> T) -> PyResult<T> {
-        let state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-        match &*state {
-            State::Running { server, .. } => Ok(f(server)),
-            State::Closed => Err(PyRuntimeError::new_err("the Grantex test server is closed")),
-        }
+        self.server
+            .inspect(f)
+            .ok_or_else(|| PyRuntimeError::new_err("the Grantex test server is closed"))
     }
 
     fn key<'a>(&'a self, api_key: Option<&'a str>) -> &'a str {
@@ -119,10 +106,7 @@ impl TestServer {
             url: server.url(),
             api_key: server.api_key().to_owned(),
             port: server.port(),
-            state: Mutex::new(State::Running {
-                pid: process::id(),
-                server,
-            }),
+            server: ProcessLocal::new(server),
         })
     }
 
@@ -143,10 +127,7 @@ impl TestServer {
 
     #[getter]
     fn closed(&self) -> bool {
-        matches!(
-            *self.state.lock().unwrap_or_else(PoisonError::into_inner),
-            State::Closed
-        )
+        self.server.is_empty()
     }
 
     fn add_api_key(&self, key: &str) -> PyResult<()> {
@@ -339,16 +320,8 @@ impl TestServer {
     /// Stops the server: no new connections, in-flight requests get up to 2 s, then the
     /// rest are closed. Waits (GIL released) until it has stopped. Idempotent.
     fn close(&self, py: Python<'_>) -> PyResult<()> {
-        let old = std::mem::replace(
-            &mut *self.state.lock().unwrap_or_else(PoisonError::into_inner),
-            State::Closed,
-        );
-        if let State::Running { pid, server } = old {
-            if pid != process::id() {
-                // Started by the parent of a fork: its task and threads are not here.
-                std::mem::forget(server);
-                return Ok(());
-            }
+        // A server started by the parent of a fork is only forgotten (`take`).
+        if let Some(server) = self.server.take() {
             let runtime = runtime::get()?;
             py.detach(|| runtime.block_on(server.shutdown()));
         }
@@ -358,22 +331,6 @@ impl TestServer {
     fn __repr__(&self) -> String {
         let closed = if self.closed() { " closed" } else { "" };
         format!("<grantex._native.TestServer url={:?}{closed}>", self.url)
-    }
-}
-
-impl Drop for TestServer {
-    fn drop(&mut self) {
-        // Dropping the Rust server asks it to stop (without waiting); in a forked child the
-        // parent's server is only forgotten.
-        let state = std::mem::replace(
-            self.state.get_mut().unwrap_or_else(PoisonError::into_inner),
-            State::Closed,
-        );
-        if let State::Running { pid, server } = state {
-            if pid != process::id() {
-                std::mem::forget(server);
-            }
-        }
     }
 }
 
