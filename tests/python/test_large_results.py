@@ -177,16 +177,18 @@ def test_lists_and_detect_decode_exactly_like_acknowledge(changes: dict[str, obj
 def test_results_hold_exactly_their_dataclass_fields_in_order() -> None:
     """The conversion sets attributes from the Rust models' fields: a field the Python class
     lacks, or an order that differs, would show up in `vars()`."""
-    with GrantexTestServer(demo=True) as server:
-        with Grantex(api_key="gx_any", base_url=server.url) as client:
-            found = client.anomalies.detect()
-            results: list[object] = [
-                found,
-                found.anomalies[0],
-                client.anomalies.list(),
-                client.anomalies.acknowledge(found.anomalies[0].id),
-                client.last_rate_limit,
-            ]
+    with (
+        GrantexTestServer(demo=True) as server,
+        Grantex(api_key="gx_any", base_url=server.url) as client,
+    ):
+        found = client.anomalies.detect()
+        results: list[object] = [
+            found,
+            found.anomalies[0],
+            client.anomalies.list(),
+            client.anomalies.acknowledge(found.anomalies[0].id),
+            client.last_rate_limit,
+        ]
     for result in results:
         assert dataclasses.is_dataclass(result)
         names = [f.name for f in dataclasses.fields(result)]
