@@ -21,7 +21,8 @@ import argparse
 import json
 import statistics
 import time
-from typing import Any, Callable, Protocol
+from collections.abc import Callable
+from typing import Any, Protocol
 
 WARMUP = 30  # as in _worker.py
 

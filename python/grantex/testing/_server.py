@@ -7,7 +7,7 @@ import math
 import os
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta, timezone
-from typing import Any, Literal, Union
+from typing import Any, Literal
 
 from .. import _native
 from .._closing import Closing
@@ -20,7 +20,7 @@ RateLimitsName = Literal["generous", "hosted", "off"]
 (the hosted server's: plan 100/min per account, detect and audit log 30/min, 5000/min per
 IP) or ``"off"`` (no limits, no rate-limit headers)."""
 
-TimeLike = Union[datetime, str]
+TimeLike = datetime | str
 """A ``datetime`` (aware: converted to UTC; naive: taken as UTC) or an ISO 8601 string
 (``"2026-11-25T06:07:19.432Z"``, ``"2026-11-25T07:07:19+01:00"``; no offset means UTC)."""
 
