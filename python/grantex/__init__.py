@@ -7,7 +7,7 @@
 
 from __future__ import annotations
 
-from ._client import AnomaliesClient, Grantex
+from ._client import AnomaliesClient, AsyncAnomaliesClient, AsyncGrantex, Grantex
 from ._errors import (
     GrantexApiError,
     GrantexAuthError,
@@ -24,6 +24,8 @@ from ._native import __version__
 __all__ = [
     "AnomaliesClient",
     "Anomaly",
+    "AsyncAnomaliesClient",
+    "AsyncGrantex",
     "DetectAnomaliesResponse",
     "Grantex",
     "GrantexApiError",

@@ -17,6 +17,7 @@
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+mod aio;
 mod convert;
 mod errors;
 mod fork;
@@ -72,6 +73,21 @@ impl Client {
     {
         let result = block_on(py, operation(self.client()?))?;
         Ok(convert::to_python(py, &result)?)
+    }
+
+    /// Starts one operation of the Rust client as a task of the runtime; returns the
+    /// `asyncio.Future` it completes ([`aio`]).
+    fn start<'py, T, F, Fut>(
+        &self,
+        py: Python<'py>,
+        operation: F,
+    ) -> Result<Bound<'py, PyAny>, Failure>
+    where
+        T: Serialize + Send + 'static,
+        F: FnOnce(Grantex) -> Fut,
+        Fut: Future<Output = Result<T, grantex::Error>> + Send + 'static,
+    {
+        Ok(aio::start(py, operation(self.client()?))?)
     }
 }
 
@@ -147,6 +163,32 @@ impl Client {
         })
     }
 
+    /// `detect`, as an `asyncio.Future` of the running loop.
+    fn detect_async<'py>(&self, py: Python<'py>) -> Result<Bound<'py, PyAny>, Failure> {
+        self.start(py, |c| async move { c.anomalies().detect().await })
+    }
+
+    /// `list`, as an `asyncio.Future` of the running loop.
+    fn list_async<'py>(
+        &self,
+        py: Python<'py>,
+        unacknowledged: bool,
+    ) -> Result<Bound<'py, PyAny>, Failure> {
+        let params = ListAnomaliesParams { unacknowledged };
+        self.start(py, |c| async move { c.anomalies().list(params).await })
+    }
+
+    /// `acknowledge`, as an `asyncio.Future` of the running loop.
+    fn acknowledge_async<'py>(
+        &self,
+        py: Python<'py>,
+        anomaly_id: String,
+    ) -> Result<Bound<'py, PyAny>, Failure> {
+        self.start(py, |c| async move {
+            c.anomalies().acknowledge(&anomaly_id).await
+        })
+    }
+
     /// The rate-limit headers of the last response (`RateLimit`), or None.
     fn last_rate_limit<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let rate_limit = self.client.peek(Grantex::last_rate_limit).flatten();
@@ -213,6 +255,7 @@ fn native_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("DEFAULT_MAX_RETRIES", grantex::DEFAULT_MAX_RETRIES)?;
     m.add("DEFAULT_BASE_URL", grantex::DEFAULT_BASE_URL)?;
     m.add_class::<Client>()?;
+    aio::register(m)?;
     testing::register(m)?;
     Ok(())
 }

@@ -1,5 +1,6 @@
-"""The pytest plugin of ``grantex`` (entry point ``pytest11``): the ``grantex_server`` and
-``grantex_client`` fixtures, usable in any test without imports.
+"""The pytest plugin of ``grantex`` (entry point ``pytest11``): the ``grantex_server``,
+``grantex_client`` and ``grantex_async_client`` fixtures, usable in any test without
+imports.
 
 Loaded in every pytest run once ``grantex`` is installed, so it imports only pytest at load
 time; the server and the client are imported inside the fixtures.
@@ -13,10 +14,10 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
-    from grantex import Grantex
+    from grantex import AsyncGrantex, Grantex
     from grantex.testing import GrantexTestServer
 
-__all__ = ["grantex_client", "grantex_server"]
+__all__ = ["grantex_async_client", "grantex_client", "grantex_server"]
 
 _MARKER = "grantex_server"
 
@@ -52,3 +53,18 @@ def grantex_client(grantex_server: GrantexTestServer) -> Iterator[Grantex]:
 
     with Grantex(api_key=grantex_server.api_key, base_url=grantex_server.url) as client:
         yield client
+
+
+@pytest.fixture
+def grantex_async_client(grantex_server: GrantexTestServer) -> Iterator[AsyncGrantex]:
+    """A ``grantex.AsyncGrantex`` client for ``grantex_server``'s default account, closed
+    afterwards. The fixture itself is synchronous (the client binds no event loop), so it
+    works with any async test runner: pytest-asyncio (``@pytest.mark.asyncio``), anyio's
+    plugin (``@pytest.mark.anyio``), or ``asyncio.run`` inside a plain test."""
+    from grantex import AsyncGrantex
+
+    client = AsyncGrantex(api_key=grantex_server.api_key, base_url=grantex_server.url)
+    try:
+        yield client
+    finally:
+        client._native.close()  # what `await client.close()` does, without a loop
