@@ -29,6 +29,12 @@ fn main() {
                 "ListAnomaliesResponse",
                 "crate::models::ListAnomaliesResponse",
             ),
+            ("Alert", "crate::models::Alert"),
+            ("AnomalyMetrics", "crate::models::AnomalyMetrics"),
+            ("AnomalyRule", "crate::models::AnomalyRule"),
+            ("NewAnomalyRule", "crate::models::NewAnomalyRule"),
+            ("AlertChannel", "crate::models::AlertChannel"),
+            ("NewAlertChannel", "crate::models::NewAlertChannel"),
         ],
     );
 }

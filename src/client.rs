@@ -9,7 +9,9 @@ use crate::{
     error::Error,
     generated,
     models::{
-        Anomaly, DetectAnomaliesResponse, ListAnomaliesParams, ListAnomaliesResponse, RateLimit,
+        Alert, AlertChannel, Anomaly, AnomalyMetrics, AnomalyRule, DetectAnomaliesResponse,
+        ListAlertsParams, ListAnomaliesParams, ListAnomaliesResponse, MetricsParams,
+        NewAlertChannel, NewAnomalyRule, RateLimit, ResponseMode,
     },
     transport::{self, RetryPolicy, Shared},
 };
@@ -133,7 +135,7 @@ impl Anomalies<'_> {
     /// The id is percent-encoded as one path segment; an id that cannot be one (`""`, `"."`,
     /// `".."`) is refused with [`Error::InvalidArgument`] before anything is sent.
     pub async fn acknowledge(self, anomaly_id: &str) -> Result<Anomaly, Error> {
-        check_path_segment(anomaly_id)?;
+        check_path_segment("anomaly_id", anomaly_id)?;
         let api = &self.client.api;
         self.client
             .call(|| api.acknowledge_anomaly().id(anomaly_id).send())
@@ -141,15 +143,225 @@ impl Anomalies<'_> {
     }
 }
 
+/// The rest of the anomalies API: alerts, metrics, rules, channels and the response policy.
+impl Anomalies<'_> {
+    /// The alerts (stored anomalies with their lifecycle status), filtered
+    /// (`GET /v1/anomaly/alerts`).
+    pub async fn list_alerts(self, params: ListAlertsParams) -> Result<Vec<Alert>, Error> {
+        let api = &self.client.api;
+        let list = self
+            .client
+            .call(|| {
+                let mut request = api.list_anomaly_alerts();
+                if let Some(status) = &params.status {
+                    request = request.status(status.clone());
+                }
+                if let Some(severity) = &params.severity {
+                    request = request.severity(severity.clone());
+                }
+                if let Some(agent_id) = &params.agent_id {
+                    request = request.agent_id(agent_id.clone());
+                }
+                if let Some(limit) = params.limit {
+                    request = request.limit(limit);
+                }
+                request.send()
+            })
+            .await?;
+        Ok(list.data)
+    }
+
+    /// One alert (`GET /v1/anomaly/alerts/{alertId}`).
+    pub async fn get_alert(self, alert_id: &str) -> Result<Alert, Error> {
+        check_path_segment("alert_id", alert_id)?;
+        let api = &self.client.api;
+        self.client
+            .call(|| api.get_anomaly_alert().alert_id(alert_id).send())
+            .await
+    }
+
+    /// Moves an alert to `acknowledged`, with an optional note that the server stores
+    /// (`POST /v1/anomaly/alerts/{alertId}/acknowledge`).
+    pub async fn acknowledge_alert(
+        self,
+        alert_id: &str,
+        note: Option<&str>,
+    ) -> Result<Alert, Error> {
+        check_path_segment("alert_id", alert_id)?;
+        let api = &self.client.api;
+        let body = generated::types::AlertNote {
+            note: note.map(str::to_owned),
+        };
+        self.client
+            .call(|| {
+                api.acknowledge_alert()
+                    .alert_id(alert_id)
+                    .body(body.clone())
+                    .send()
+            })
+            .await
+    }
+
+    /// Moves an alert to `resolved`, with an optional note
+    /// (`POST /v1/anomaly/alerts/{alertId}/resolve`).
+    pub async fn resolve_alert(self, alert_id: &str, note: Option<&str>) -> Result<Alert, Error> {
+        check_path_segment("alert_id", alert_id)?;
+        let api = &self.client.api;
+        let body = generated::types::AlertNote {
+            note: note.map(str::to_owned),
+        };
+        self.client
+            .call(|| {
+                api.resolve_alert()
+                    .alert_id(alert_id)
+                    .body(body.clone())
+                    .send()
+            })
+            .await
+    }
+
+    /// Counts of the alerts detected within a window (`GET /v1/anomaly/metrics`).
+    pub async fn metrics(self, params: MetricsParams) -> Result<AnomalyMetrics, Error> {
+        let api = &self.client.api;
+        self.client
+            .call(|| {
+                let mut request = api.get_anomaly_metrics();
+                if let Some(window) = &params.window {
+                    request = request.window(window.clone());
+                }
+                if let Some(agent_id) = &params.agent_id {
+                    request = request.agent_id(agent_id.clone());
+                }
+                request.send()
+            })
+            .await
+    }
+
+    /// The built-in rules, then the account's custom rules (`GET /v1/anomaly/rules`).
+    pub async fn list_rules(self) -> Result<Vec<AnomalyRule>, Error> {
+        let api = &self.client.api;
+        let list = self.client.call(|| api.list_anomaly_rules().send()).await?;
+        Ok(list.rules)
+    }
+
+    /// Stores a custom rule (`POST /v1/anomaly/rules`).
+    pub async fn create_rule(self, rule: NewAnomalyRule) -> Result<AnomalyRule, Error> {
+        let api = &self.client.api;
+        self.client
+            .call(|| api.create_anomaly_rule().body(rule.clone()).send())
+            .await
+    }
+
+    /// Enables or disables a custom rule, named by its `rule_id` (or its stored id).
+    ///
+    /// The server changes rules by their stored id (`PATCH /v1/anomaly/rules/{id}`) and
+    /// only custom ones, while the documentation names rules by `rule_id`: the rule is
+    /// looked up first. A built-in rule is an [`Error::InvalidArgument`] (the server cannot
+    /// change it); an id that names no rule gets the server's 404.
+    pub async fn toggle_rule(self, rule_id: &str, enabled: bool) -> Result<AnomalyRule, Error> {
+        let id = self.stored_rule_id(rule_id, "enabled or disabled").await?;
+        let api = &self.client.api;
+        let body = generated::types::RuleToggle { enabled };
+        self.client
+            .call(|| {
+                api.update_anomaly_rule()
+                    .id(id.as_str())
+                    .body(body.clone())
+                    .send()
+            })
+            .await
+    }
+
+    /// Deletes a custom rule, named by its `rule_id` (or its stored id), as
+    /// [`toggle_rule`](Self::toggle_rule) finds it (`DELETE /v1/anomaly/rules/{id}`).
+    pub async fn delete_rule(self, rule_id: &str) -> Result<(), Error> {
+        let id = self.stored_rule_id(rule_id, "deleted").await?;
+        let api = &self.client.api;
+        self.client
+            .call(|| api.delete_anomaly_rule().id(id.as_str()).send())
+            .await
+    }
+
+    /// The stored id of the rule that `rule_id` names; itself when no rule has it (the
+    /// server then answers 404).
+    async fn stored_rule_id(self, rule_id: &str, change: &str) -> Result<String, Error> {
+        check_path_segment("rule_id", rule_id)?;
+        let rules = self.list_rules().await?;
+        let named = rules
+            .iter()
+            .find(|r| r.id.as_deref() == Some(rule_id))
+            .or_else(|| rules.iter().find(|r| r.rule_id == rule_id));
+        match named {
+            Some(rule) => match &rule.id {
+                Some(id) if !rule.built_in => Ok(id.clone()),
+                _ => Err(Error::InvalidArgument(format!(
+                    "rule {rule_id:?} is a built-in rule: the server does not let it be {change}"
+                ))),
+            },
+            None => Ok(rule_id.to_owned()),
+        }
+    }
+
+    /// The account's notification channels (`GET /v1/anomaly/channels`).
+    pub async fn list_channels(self) -> Result<Vec<AlertChannel>, Error> {
+        let api = &self.client.api;
+        let list = self
+            .client
+            .call(|| api.list_alert_channels().send())
+            .await?;
+        Ok(list.channels)
+    }
+
+    /// Stores a notification channel (`POST /v1/anomaly/channels`).
+    pub async fn create_channel(self, channel: NewAlertChannel) -> Result<AlertChannel, Error> {
+        let api = &self.client.api;
+        self.client
+            .call(|| api.create_alert_channel().body(channel.clone()).send())
+            .await
+    }
+
+    /// Deletes a notification channel (`DELETE /v1/anomaly/channels/{id}`).
+    pub async fn delete_channel(self, channel_id: &str) -> Result<(), Error> {
+        check_path_segment("channel_id", channel_id)?;
+        let api = &self.client.api;
+        self.client
+            .call(|| api.delete_alert_channel().id(channel_id).send())
+            .await
+    }
+
+    /// The account's response to what detect finds
+    /// (`GET /v1/irregularities/response-policy`), as the server names it.
+    pub async fn response_policy(self) -> Result<String, Error> {
+        let api = &self.client.api;
+        let policy = self
+            .client
+            .call(|| api.get_response_policy().send())
+            .await?;
+        Ok(policy.mode)
+    }
+
+    /// Selects the response policy (`PATCH /v1/irregularities/response-policy`); returns
+    /// the mode now in force.
+    pub async fn set_response_policy(self, mode: ResponseMode) -> Result<String, Error> {
+        let api = &self.client.api;
+        let body = generated::types::ResponsePolicy {
+            mode: mode.as_str().to_owned(),
+        };
+        let policy = self
+            .client
+            .call(|| api.set_response_policy().body(body.clone()).send())
+            .await?;
+        Ok(policy.mode)
+    }
+}
+
 /// URL parsers collapse `.` and `..` even when escaped, and an empty segment changes the
 /// route: such an id would reach another endpoint, so it is refused instead.
-fn check_path_segment(id: &str) -> Result<(), Error> {
+fn check_path_segment(name: &str, id: &str) -> Result<(), Error> {
     match id {
-        "" => Err(Error::InvalidArgument(
-            "anomaly_id must not be empty".into(),
-        )),
+        "" => Err(Error::InvalidArgument(format!("{name} must not be empty"))),
         "." | ".." => Err(Error::InvalidArgument(format!(
-            "anomaly_id {id:?} cannot be used as a URL path segment"
+            "{name} {id:?} cannot be used as a URL path segment"
         ))),
         _ => Ok(()),
     }

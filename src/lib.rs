@@ -65,8 +65,9 @@ pub use client::{
 };
 pub use error::{ApiError, Error};
 pub use models::{
-    Anomaly, DetectAnomaliesResponse, ListAnomaliesParams, ListAnomaliesResponse, Metadata,
-    RateLimit,
+    Alert, AlertChannel, Anomaly, AnomalyMetrics, AnomalyRule, DetectAnomaliesResponse, JsonObject,
+    ListAlertsParams, ListAnomaliesParams, ListAnomaliesResponse, Metadata, MetricsParams,
+    NewAlertChannel, NewAnomalyRule, RateLimit, ResponseMode,
 };
 #[doc(hidden)]
 pub use transport::{observe_response, Shared};

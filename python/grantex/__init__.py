@@ -18,12 +18,25 @@ from ._errors import (
     GrantexTimeoutError,
     GrantexTokenError,
 )
-from ._models import Anomaly, DetectAnomaliesResponse, ListAnomaliesResponse, RateLimit
+from ._models import (
+    Alert,
+    AlertChannel,
+    Anomaly,
+    AnomalyMetrics,
+    AnomalyRule,
+    DetectAnomaliesResponse,
+    ListAnomaliesResponse,
+    RateLimit,
+)
 from ._native import __version__
 
 __all__ = [
+    "Alert",
+    "AlertChannel",
     "AnomaliesClient",
     "Anomaly",
+    "AnomalyMetrics",
+    "AnomalyRule",
     "AsyncAnomaliesClient",
     "AsyncGrantex",
     "DetectAnomaliesResponse",

@@ -9,10 +9,21 @@ from ._closing import Closing
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
     from types import TracebackType
+    from typing import Any
 
     from typing_extensions import Self
-from ._models import Anomaly, DetectAnomaliesResponse, ListAnomaliesResponse, RateLimit
+from ._models import (
+    Alert,
+    AlertChannel,
+    Anomaly,
+    AnomalyMetrics,
+    AnomalyRule,
+    DetectAnomaliesResponse,
+    ListAnomaliesResponse,
+    RateLimit,
+)
 
 __all__ = ["AnomaliesClient", "AsyncAnomaliesClient", "AsyncGrantex", "Grantex"]
 
@@ -46,6 +57,95 @@ class AnomaliesClient:
         """
         return self._native.acknowledge(anomaly_id)
 
+    def get_response_policy(self) -> str:
+        """Return the account's irregularity response mode."""
+        return self._native.get_response_policy()
+
+    def set_response_policy(self, mode: str) -> str:
+        """Select alert_only or revoke_agent_grants for the account (any other mode is a
+        ``ValueError``, raised before anything is sent)."""
+        return self._native.set_response_policy(mode)
+
+    def list_alerts(
+        self,
+        *,
+        status: str | None = None,
+        severity: str | None = None,
+        agent_id: str | None = None,
+        limit: int | None = None,
+    ) -> tuple[Alert, ...]:
+        """List alerts, newest first. ``status`` is ``"open"``, ``"acknowledged"`` or
+        ``"resolved"``; ``limit`` 1 to 1,000 (default 100)."""
+        return self._native.list_alerts(status, severity, agent_id, limit)
+
+    def get_alert(self, alert_id: str) -> Alert:
+        """Get one alert by ID."""
+        return self._native.get_alert(alert_id)
+
+    def acknowledge_alert(self, alert_id: str, *, note: str | None = None) -> Alert:
+        """Move an alert to ``acknowledged``; the note is stored by the server."""
+        return self._native.acknowledge_alert(alert_id, note)
+
+    def resolve_alert(self, alert_id: str, *, note: str | None = None) -> Alert:
+        """Move an alert to ``resolved``; the note is stored by the server."""
+        return self._native.resolve_alert(alert_id, note)
+
+    def get_metrics(
+        self, *, window: str | None = None, agent_id: str | None = None
+    ) -> AnomalyMetrics:
+        """Counts of the alerts of the last ``window`` (``"1h"``, ``"6h"``, ``"24h"``)."""
+        return self._native.get_metrics(window, agent_id)
+
+    def list_rules(self) -> tuple[AnomalyRule, ...]:
+        """The 10 built-in rules, then the account's custom rules."""
+        return self._native.list_rules()
+
+    def create_rule(
+        self,
+        *,
+        rule_id: str,
+        name: str,
+        condition: Mapping[str, Any] | None = None,
+        description: str | None = None,
+        severity: str | None = None,
+        channels: Sequence[str] = (),
+    ) -> AnomalyRule:
+        """Create a custom rule (``channels`` are channel names)."""
+        return self._native.create_rule(
+            rule_id, name, description, _json("condition", condition), severity, list(channels)
+        )
+
+    def toggle_rule(self, rule_id: str, *, enabled: bool) -> AnomalyRule:
+        """Enable or disable a custom rule, by its ``rule_id``. Built-in rules cannot be
+        changed (``ValueError``)."""
+        return self._native.toggle_rule(rule_id, bool(enabled))
+
+    def delete_rule(self, rule_id: str) -> None:
+        """Delete a custom rule, by its ``rule_id``."""
+        self._native.delete_rule(rule_id)
+
+    def list_channels(self) -> tuple[AlertChannel, ...]:
+        """The account's notification channels."""
+        return self._native.list_channels()
+
+    def create_channel(
+        self,
+        *,
+        type: str,
+        name: str,
+        config: Mapping[str, Any] | None = None,
+        severities: Sequence[str] | None = None,
+    ) -> AlertChannel:
+        """Create a notification channel (``type``: ``"slack"``, ``"webhook"``,
+        ``"email"``); ``severities`` defaults to critical and high."""
+        return self._native.create_channel(
+            type, name, _json("config", config), None if severities is None else list(severities)
+        )
+
+    def delete_channel(self, channel_id: str) -> None:
+        """Delete a notification channel."""
+        self._native.delete_channel(channel_id)
+
     def __repr__(self) -> str:
         return f"<AnomaliesClient base_url={self._native.base_url!r}>"
 
@@ -70,6 +170,95 @@ class AsyncAnomaliesClient:
     async def acknowledge(self, anomaly_id: str) -> Anomaly:
         """Acknowledge an anomaly by ID (see ``AnomaliesClient.acknowledge``)."""
         return await self._native.acknowledge_async(anomaly_id)
+
+    async def get_response_policy(self) -> str:
+        """Return the account's irregularity response mode."""
+        return await self._native.get_response_policy_async()
+
+    async def set_response_policy(self, mode: str) -> str:
+        """Select alert_only or revoke_agent_grants for the account (any other mode is a
+        ``ValueError``, raised before anything is sent)."""
+        return await self._native.set_response_policy_async(mode)
+
+    async def list_alerts(
+        self,
+        *,
+        status: str | None = None,
+        severity: str | None = None,
+        agent_id: str | None = None,
+        limit: int | None = None,
+    ) -> tuple[Alert, ...]:
+        """List alerts, newest first. ``status`` is ``"open"``, ``"acknowledged"`` or
+        ``"resolved"``; ``limit`` 1 to 1,000 (default 100)."""
+        return await self._native.list_alerts_async(status, severity, agent_id, limit)
+
+    async def get_alert(self, alert_id: str) -> Alert:
+        """Get one alert by ID."""
+        return await self._native.get_alert_async(alert_id)
+
+    async def acknowledge_alert(self, alert_id: str, *, note: str | None = None) -> Alert:
+        """Move an alert to ``acknowledged``; the note is stored by the server."""
+        return await self._native.acknowledge_alert_async(alert_id, note)
+
+    async def resolve_alert(self, alert_id: str, *, note: str | None = None) -> Alert:
+        """Move an alert to ``resolved``; the note is stored by the server."""
+        return await self._native.resolve_alert_async(alert_id, note)
+
+    async def get_metrics(
+        self, *, window: str | None = None, agent_id: str | None = None
+    ) -> AnomalyMetrics:
+        """Counts of the alerts of the last ``window`` (``"1h"``, ``"6h"``, ``"24h"``)."""
+        return await self._native.get_metrics_async(window, agent_id)
+
+    async def list_rules(self) -> tuple[AnomalyRule, ...]:
+        """The 10 built-in rules, then the account's custom rules."""
+        return await self._native.list_rules_async()
+
+    async def create_rule(
+        self,
+        *,
+        rule_id: str,
+        name: str,
+        condition: Mapping[str, Any] | None = None,
+        description: str | None = None,
+        severity: str | None = None,
+        channels: Sequence[str] = (),
+    ) -> AnomalyRule:
+        """Create a custom rule (``channels`` are channel names)."""
+        return await self._native.create_rule_async(
+            rule_id, name, description, _json("condition", condition), severity, list(channels)
+        )
+
+    async def toggle_rule(self, rule_id: str, *, enabled: bool) -> AnomalyRule:
+        """Enable or disable a custom rule, by its ``rule_id``. Built-in rules cannot be
+        changed (``ValueError``)."""
+        return await self._native.toggle_rule_async(rule_id, bool(enabled))
+
+    async def delete_rule(self, rule_id: str) -> None:
+        """Delete a custom rule, by its ``rule_id``."""
+        await self._native.delete_rule_async(rule_id)
+
+    async def list_channels(self) -> tuple[AlertChannel, ...]:
+        """The account's notification channels."""
+        return await self._native.list_channels_async()
+
+    async def create_channel(
+        self,
+        *,
+        type: str,
+        name: str,
+        config: Mapping[str, Any] | None = None,
+        severities: Sequence[str] | None = None,
+    ) -> AlertChannel:
+        """Create a notification channel (``type``: ``"slack"``, ``"webhook"``,
+        ``"email"``); ``severities`` defaults to critical and high."""
+        return await self._native.create_channel_async(
+            type, name, _json("config", config), None if severities is None else list(severities)
+        )
+
+    async def delete_channel(self, channel_id: str) -> None:
+        """Delete a notification channel."""
+        await self._native.delete_channel_async(channel_id)
 
     def __repr__(self) -> str:
         return f"<AsyncAnomaliesClient base_url={self._native.base_url!r}>"
@@ -190,3 +379,15 @@ class AsyncGrantex(_ClientBase):
         tb: TracebackType | None,
     ) -> None:
         await self.close()
+
+
+def _json(name: str, value: Mapping[str, Any] | None) -> str | None:
+    """A dict argument as JSON text for the native client."""
+    if value is None:
+        return None
+    import json  # only the calls that send an object pay for the import
+    from collections.abc import Mapping
+
+    if not isinstance(value, Mapping):
+        raise TypeError(f"{name} must be a dict, not {type(value).__name__}")
+    return json.dumps(dict(value), allow_nan=False)

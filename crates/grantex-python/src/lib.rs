@@ -30,7 +30,10 @@ use std::{
     time::Duration,
 };
 
-use grantex::{Grantex, GrantexBuilder, ListAnomaliesParams};
+use grantex::{
+    Grantex, GrantexBuilder, ListAlertsParams, ListAnomaliesParams, MetricsParams, NewAlertChannel,
+    NewAnomalyRule, ResponseMode,
+};
 use pyo3::{exceptions::PyValueError, prelude::*};
 use serde::Serialize;
 
@@ -91,8 +94,48 @@ impl Client {
     }
 }
 
-#[pymethods]
-impl Client {
+/// The operations: each is written once, as the Rust client call it makes, and becomes a
+/// blocking method (`detect`) and one returning an `asyncio.Future` (`detect_async`). The
+/// arguments arrive as the Python layer passes them (`None` for a filter not given).
+macro_rules! client_methods {
+    (
+        fixed { $($fixed:tt)* }
+        $(
+            $(#[doc = $doc:literal])*
+            $name:ident / $name_async:ident ($($arg:ident: $ty:ty),*) => |$client:ident| $body:expr;
+        )*
+    ) => {
+        #[pymethods]
+        impl Client {
+            $($fixed)*
+            $(
+                $(#[doc = $doc])*
+                // The Python signatures mirror the documented keywords, one argument each.
+                #[allow(clippy::too_many_arguments)]
+                fn $name<'py>(
+                    &self,
+                    py: Python<'py>,
+                    $($arg: $ty),*
+                ) -> Result<Bound<'py, PyAny>, Failure> {
+                    self.call(py, move |$client| async move { $body })
+                }
+
+                $(#[doc = $doc])*
+                #[allow(clippy::too_many_arguments)]
+                fn $name_async<'py>(
+                    &self,
+                    py: Python<'py>,
+                    $($arg: $ty),*
+                ) -> Result<Bound<'py, PyAny>, Failure> {
+                    self.start(py, move |$client| async move { $body })
+                }
+            )*
+        }
+    };
+}
+
+client_methods! {
+    fixed {
     /// `None` leaves a setting to the Rust builder (its default, or the environment's).
     #[new]
     #[pyo3(signature = (*, api_key, base_url, timeout, max_retries, user_agent))]
@@ -137,58 +180,6 @@ impl Client {
         })
     }
 
-    /// `POST /v1/anomalies/detect` → `DetectAnomaliesResponse`.
-    fn detect<'py>(&self, py: Python<'py>) -> Result<Bound<'py, PyAny>, Failure> {
-        self.call(py, |c| async move { c.anomalies().detect().await })
-    }
-
-    /// `GET /v1/anomalies[?unacknowledged=true]` → `ListAnomaliesResponse`.
-    fn list<'py>(
-        &self,
-        py: Python<'py>,
-        unacknowledged: bool,
-    ) -> Result<Bound<'py, PyAny>, Failure> {
-        let params = ListAnomaliesParams { unacknowledged };
-        self.call(py, |c| async move { c.anomalies().list(params).await })
-    }
-
-    /// `PATCH /v1/anomalies/{id}/acknowledge` → `Anomaly`.
-    fn acknowledge<'py>(
-        &self,
-        py: Python<'py>,
-        anomaly_id: String,
-    ) -> Result<Bound<'py, PyAny>, Failure> {
-        self.call(py, |c| async move {
-            c.anomalies().acknowledge(&anomaly_id).await
-        })
-    }
-
-    /// `detect`, as an `asyncio.Future` of the running loop.
-    fn detect_async<'py>(&self, py: Python<'py>) -> Result<Bound<'py, PyAny>, Failure> {
-        self.start(py, |c| async move { c.anomalies().detect().await })
-    }
-
-    /// `list`, as an `asyncio.Future` of the running loop.
-    fn list_async<'py>(
-        &self,
-        py: Python<'py>,
-        unacknowledged: bool,
-    ) -> Result<Bound<'py, PyAny>, Failure> {
-        let params = ListAnomaliesParams { unacknowledged };
-        self.start(py, |c| async move { c.anomalies().list(params).await })
-    }
-
-    /// `acknowledge`, as an `asyncio.Future` of the running loop.
-    fn acknowledge_async<'py>(
-        &self,
-        py: Python<'py>,
-        anomaly_id: String,
-    ) -> Result<Bound<'py, PyAny>, Failure> {
-        self.start(py, |c| async move {
-            c.anomalies().acknowledge(&anomaly_id).await
-        })
-    }
-
     /// The rate-limit headers of the last response (`RateLimit`), or None.
     fn last_rate_limit<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let rate_limit = self.client.peek(Grantex::last_rate_limit).flatten();
@@ -214,6 +205,116 @@ impl Client {
     fn __repr__(&self) -> String {
         format!("<grantex._native.Client base_url={:?}>", self.base_url)
     }
+    }
+
+    /// `POST /v1/anomalies/detect` → `DetectAnomaliesResponse`.
+    detect / detect_async() => |c| c.anomalies().detect().await;
+    /// `GET /v1/anomalies[?unacknowledged=true]` → `ListAnomaliesResponse`.
+    list / list_async(unacknowledged: bool) => |c| {
+        c.anomalies().list(ListAnomaliesParams { unacknowledged }).await
+    };
+    /// `PATCH /v1/anomalies/{id}/acknowledge` → `Anomaly`.
+    acknowledge / acknowledge_async(anomaly_id: String) => |c| {
+        c.anomalies().acknowledge(&anomaly_id).await
+    };
+    /// `GET /v1/anomaly/alerts` → `tuple[Alert, ...]`.
+    list_alerts / list_alerts_async(
+        status: Option<String>,
+        severity: Option<String>,
+        agent_id: Option<String>,
+        limit: Option<i64>
+    ) => |c| {
+        let params = ListAlertsParams { status, severity, agent_id, limit };
+        c.anomalies().list_alerts(params).await
+    };
+    /// `GET /v1/anomaly/alerts/{alertId}` → `Alert`.
+    get_alert / get_alert_async(alert_id: String) => |c| {
+        c.anomalies().get_alert(&alert_id).await
+    };
+    /// `POST /v1/anomaly/alerts/{alertId}/acknowledge` → `Alert`.
+    acknowledge_alert / acknowledge_alert_async(alert_id: String, note: Option<String>) => |c| {
+        c.anomalies().acknowledge_alert(&alert_id, note.as_deref()).await
+    };
+    /// `POST /v1/anomaly/alerts/{alertId}/resolve` → `Alert`.
+    resolve_alert / resolve_alert_async(alert_id: String, note: Option<String>) => |c| {
+        c.anomalies().resolve_alert(&alert_id, note.as_deref()).await
+    };
+    /// `GET /v1/anomaly/metrics` → `AnomalyMetrics`.
+    get_metrics / get_metrics_async(window: Option<String>, agent_id: Option<String>) => |c| {
+        c.anomalies().metrics(MetricsParams { window, agent_id }).await
+    };
+    /// `GET /v1/anomaly/rules` → `tuple[AnomalyRule, ...]`.
+    list_rules / list_rules_async() => |c| c.anomalies().list_rules().await;
+    /// `POST /v1/anomaly/rules` → `AnomalyRule`; `condition_json` is the condition's JSON.
+    create_rule / create_rule_async(
+        rule_id: String,
+        name: String,
+        description: Option<String>,
+        condition_json: Option<String>,
+        severity: Option<String>,
+        channels: Vec<String>
+    ) => |c| {
+        let rule = NewAnomalyRule {
+            rule_id,
+            name,
+            description,
+            condition: json_object("condition", condition_json)?,
+            severity,
+            alert_channels: channels,
+        };
+        c.anomalies().create_rule(rule).await
+    };
+    /// `PATCH /v1/anomaly/rules/{id}` (the rule looked up by `rule_id`) → `AnomalyRule`.
+    toggle_rule / toggle_rule_async(rule_id: String, enabled: bool) => |c| {
+        c.anomalies().toggle_rule(&rule_id, enabled).await
+    };
+    /// `DELETE /v1/anomaly/rules/{id}` (the rule looked up by `rule_id`) → None.
+    delete_rule / delete_rule_async(rule_id: String) => |c| {
+        c.anomalies().delete_rule(&rule_id).await
+    };
+    /// `GET /v1/anomaly/channels` → `tuple[AlertChannel, ...]`.
+    list_channels / list_channels_async() => |c| c.anomalies().list_channels().await;
+    /// `POST /v1/anomaly/channels` → `AlertChannel`; `config_json` is the config's JSON.
+    create_channel / create_channel_async(
+        type_: String,
+        name: String,
+        config_json: Option<String>,
+        severities: Option<Vec<String>>
+    ) => |c| {
+        let channel = NewAlertChannel {
+            type_,
+            name,
+            config: json_object("config", config_json)?.unwrap_or_default(),
+            severities,
+        };
+        c.anomalies().create_channel(channel).await
+    };
+    /// `DELETE /v1/anomaly/channels/{id}` → None.
+    delete_channel / delete_channel_async(channel_id: String) => |c| {
+        c.anomalies().delete_channel(&channel_id).await
+    };
+    /// `GET /v1/irregularities/response-policy` → the mode.
+    get_response_policy / get_response_policy_async() => |c| {
+        c.anomalies().response_policy().await
+    };
+    /// `PATCH /v1/irregularities/response-policy` → the mode now in force.
+    set_response_policy / set_response_policy_async(mode: String) => |c| {
+        let mode: ResponseMode = mode.parse()?;
+        c.anomalies().set_response_policy(mode).await
+    };
+}
+
+/// A JSON object given as JSON text by the Python layer (`None` when not given).
+fn json_object(
+    name: &str,
+    json: Option<String>,
+) -> Result<Option<serde_json::Map<String, serde_json::Value>>, grantex::Error> {
+    json.map(|text| {
+        serde_json::from_str(&text).map_err(|e| {
+            grantex::Error::InvalidArgument(format!("{name} must be a JSON object: {e}"))
+        })
+    })
+    .transpose()
 }
 
 /// Runs one call on the shared runtime with the GIL released for the whole round trip.
