@@ -1,11 +1,15 @@
 //! The demo seed: activity that trips each detection rule exactly once, matching the
 //! captured hosted example (`seed_ag_spike`, `seed_ag_fail`, `seed_ag_new`,
 //! `seed_ag_night`), whatever the time of day, plus the already-acknowledged anomaly
-//! of the documentation's acknowledge example.
+//! of the documentation's acknowledge example and the custom rule of its
+//! `toggle_rule` example.
+
+use serde_json::json;
 
 use crate::clock::Timestamp;
 use crate::records::{
     AnomalyRecord, AuditEntry, AuditRecord, AuditStatus, Finding, Grant, GrantRecord, Metadata,
+    RuleRecord,
 };
 use crate::rules::is_off_hours;
 
@@ -14,18 +18,29 @@ use crate::rules::is_off_hours;
 /// the example runs unchanged against a demo server.
 pub const DOC_EXAMPLE_ANOMALY_ID: &str = "anom_abc123";
 
+/// The stored id of the custom rule in the demo seed: the id that the
+/// documentation's rule examples toggle (`toggle_rule("velocity_spike", enabled=False)`,
+/// `PATCH /v1/anomaly/rules/velocity_spike`). The hosted server's PATCH and DELETE take
+/// a custom rule's stored id (built-in rules cannot be changed), so the demo account
+/// holds a custom rule stored under this id, as it holds [`DOC_EXAMPLE_ANOMALY_ID`].
+pub const DOC_EXAMPLE_RULE_ID: &str = "velocity_spike";
+
 const SECOND: i64 = 1000;
 const MINUTE: i64 = 60 * SECOND;
 const HOUR: i64 = 60 * MINUTE;
 
 /// The documentation example's anomaly ([`DOC_EXAMPLE_ANOMALY_ID`]): a `rate_spike`
 /// detected a day before `now` and acknowledged an hour later.
+///
+/// It was acknowledged through the legacy route, so its alert status is still `open`:
+/// the documentation's alert examples (`list_alerts(status="open")`, then acknowledge
+/// and resolve the first) find it in a fresh demo account.
 pub(crate) fn doc_example_anomaly(seq: u64, now: Timestamp) -> AnomalyRecord {
     let detected_at = now.plus_millis(-24 * HOUR);
-    AnomalyRecord {
+    let mut anomaly = AnomalyRecord::detected(
         seq,
-        id: DOC_EXAMPLE_ANOMALY_ID.to_owned(),
-        finding: Finding {
+        DOC_EXAMPLE_ANOMALY_ID.to_owned(),
+        Finding {
             kind: "rate_spike",
             severity: "high",
             agent_id: Some("seed_ag_spike".to_owned()),
@@ -40,7 +55,25 @@ pub(crate) fn doc_example_anomaly(seq: u64, now: Timestamp) -> AnomalyRecord {
             ]),
         },
         detected_at,
-        acknowledged_at: Some(detected_at.plus_millis(HOUR)),
+    );
+    anomaly.acknowledged_at = Some(detected_at.plus_millis(HOUR));
+    anomaly
+}
+
+/// The documentation example's custom rule ([`DOC_EXAMPLE_RULE_ID`]), worded as the
+/// documentation's rule table describes `velocity_spike`, created a day before `now`.
+pub(crate) fn doc_example_rule(seq: u64, now: Timestamp) -> RuleRecord {
+    RuleRecord {
+        seq,
+        id: DOC_EXAMPLE_RULE_ID.to_owned(),
+        rule_id: DOC_EXAMPLE_RULE_ID.to_owned(),
+        name: "Velocity Spike".to_owned(),
+        description: Some("Request rate exceeds 3x the rolling 1-hour average".to_owned()),
+        condition: json!({"timeWindow": "1h", "threshold": 3}),
+        severity: "high".to_owned(),
+        alert_channels: Vec::new(),
+        enabled: true,
+        created_at: now.plus_millis(-24 * HOUR),
     }
 }
 

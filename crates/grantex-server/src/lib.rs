@@ -34,19 +34,80 @@
 //!
 //! # Routes
 //!
-//! The hosted API (bearer auth, rate limited, faultable):
-//! - `POST /v1/anomalies/detect`: runs the rules; the account's unacknowledged
-//!   anomalies are replaced by the findings (new ids), acknowledged ones stay.
-//!   200 `{"detectedAt", "total", "autoRevokedGrants": 0, "anomalies"}`.
+//! The hosted API (bearer auth, counted against the plan's rate limit, faultable).
+//! Errors are `{"message", "code", "requestId"}`: 400 `BAD_REQUEST`, 404 `NOT_FOUND`,
+//! 401 `UNAUTHORIZED` without a known key. Ids in paths are percent-decoded; an id of
+//! another account is unknown. `HEAD` is answered wherever `GET` is.
+//!
+//! Detect, list, acknowledge:
+//! - `POST /v1/anomalies/detect` (per-route limit): runs the rules; the account's
+//!   unacknowledged anomalies are replaced by the findings (new ids), acknowledged
+//!   ones stay. Then, in `revoke_agent_grants` mode (the default), the active grants
+//!   of every agent with a `high` or `critical` new anomaly are revoked. 200
+//!   `{"detectedAt", "total", "autoRevokedGrants", "responseMode", "anomalies"}`
+//!   (`autoRevokedGrants`: how many grants this run revoked, 0 in `alert_only`).
 //! - `GET /v1/anomalies[?unacknowledged=true]`: 200 `{"anomalies", "total"}`,
 //!   newest `detectedAt` first; filters only when the value is exactly `true`.
 //! - `PATCH /v1/anomalies/{id}/acknowledge`: 200 the anomaly with `acknowledgedAt`
-//!   set to now (again on every call), or 404 `NOT_FOUND` for an unknown id or another
-//!   account's.
-//! - `POST /v1/audit/log`: records an audit entry (`agentId`, `agentDid`, `grantId`,
-//!   `principalId`, `action` required; `metadata`, `status`
+//!   set to now (again on every call; its alert `status` stays as it was), or 404
+//!   "Anomaly not found".
+//! - `POST /v1/audit/log` (per-route limit): records an audit entry (`agentId`,
+//!   `agentDid`, `grantId`, `principalId`, `action` required; `metadata`, `status`
 //!   `success|failure|blocked`; extension: `timestamp`, RFC 3339 or `now-5m`-style);
 //!   201 with the entry (`id`, `entryId`, the fields, `timestamp`, `status`).
+//!
+//! Alerts: every stored anomaly is an alert `{"alertId" (its id), "ruleId" (null),
+//! "ruleName" (its type), "severity", "status", "agentId", "detectedAt",
+//! "description", "context" ({}), "acknowledgedAt", "resolvedAt"}`, with a status in
+//! the lifecycle `open → acknowledged → resolved` (no transition is refused):
+//! - `GET /v1/anomaly/alerts[?status=&severity=&agentId=&limit=]`: 200 `{"data"}`,
+//!   newest first; `status` must be `open|acknowledged|resolved` ("Invalid status.
+//!   Must be one of: open, acknowledged, resolved"), `severity`
+//!   `critical|high|medium|low`; `limit` is read as JavaScript's `parseInt` reads it,
+//!   default 100 (also for 0 or no number), clamped to 1..=1000.
+//! - `GET /v1/anomaly/alerts/{alertId}`: 200 the alert, or 404 "Alert not found".
+//! - `POST /v1/anomaly/alerts/{alertId}/acknowledge` and `.../resolve`, optional body
+//!   `{"note"}` (stored, never returned; kept when the next call has none): 200 the
+//!   alert with `status` and `acknowledgedAt` (resp. `resolvedAt`) set to now;
+//!   resolving leaves `acknowledgedAt` alone. 404 "Alert not found".
+//! - `GET /v1/anomaly/metrics[?window=1h|6h|24h&agentId=]`: 200 `{"window", "total",
+//!   "byStatus": {"open", "acknowledged", "resolved"}, "bySeverity": {"critical",
+//!   "high", "medium", "low"}}` over the anomalies detected within the window
+//!   (default `24h`; else 400 "Invalid window. Must be one of: 1h, 6h, 24h").
+//!
+//! Rules and channels (stored only: nothing evaluates a custom rule or delivers to a
+//! channel, as on the hosted server):
+//! - `GET /v1/anomaly/rules`: 200 `{"rules"}`: the ten built-in rules `AD-001` ...
+//!   `AD-010` (`builtIn: true`, no `id`), then the custom ones newest first, each
+//!   `{"id", "ruleId", "name", "description", "condition" (a JSON string), "severity",
+//!   "alertChannels", "enabled", "builtIn": false, "createdAt"}`.
+//! - `POST /v1/anomaly/rules` (per-route limit) `{"ruleId", "name", "description"?,
+//!   "condition", "severity"? (default `medium`), "alertChannels"?}`: 201 `{"id"
+//!   (`arule_...`), "ruleId", "name", "description", "condition" (an object),
+//!   "severity", "alertChannels", "enabled": true}`; 400 "ruleId and name are
+//!   required", "condition is required and must be an object", "Invalid severity.
+//!   Must be one of: critical, high, medium, low".
+//! - `PATCH /v1/anomaly/rules/{id}` `{"enabled": bool}` (else 400 "enabled must be a
+//!   boolean") on a custom rule's stored id: 200 the rule as listed. Built-in rules
+//!   have no stored id and cannot be changed: 404 "Rule not found", like any unknown id.
+//! - `DELETE /v1/anomaly/rules/{id}`: 204 (no body), or 404 "Rule not found".
+//! - `GET /v1/anomaly/channels`: 200 `{"channels"}`, newest first, each `{"id",
+//!   "type", "name", "config" (a JSON string, secrets included), "severities",
+//!   "enabled", "createdAt"}`.
+//! - `POST /v1/anomaly/channels` (per-route limit) `{"type": "slack"|"webhook"|"email",
+//!   "name", "config": {...}, "severities"? (default `["critical", "high"]`)}`: 201
+//!   `{"id" (`achan_...`), "type", "name", "config" (an object), "severities",
+//!   "enabled": true}`; 400 "type is required and must be one of: slack, webhook,
+//!   email", "name is required", "config is required and must be an object".
+//! - `DELETE /v1/anomaly/channels/{id}`: 204, or 404 "Channel not found".
+//!
+//! Response policy (a newer hosted server than the captured one; the official SDK
+//! grantex 0.7.2 calls it):
+//! - `GET /v1/irregularities/response-policy`: 200 `{"mode"}`, `revoke_agent_grants`
+//!   until changed.
+//! - `PATCH /v1/irregularities/response-policy` `{"mode": "alert_only" |
+//!   "revoke_agent_grants"}`: 200 `{"mode"}`, else 400 "mode must be alert_only or
+//!   revoke_agent_grants".
 //!
 //! Test-only routes (not on the hosted server; never faulted or rate limited):
 //! - `POST /v1/test/faults` with [`Fault`]'s JSON form
@@ -76,7 +137,14 @@
 //! clock at each detect run, so a long-running demo server never goes stale. The seed
 //! also stores an already-acknowledged anomaly with id `anom_abc123`, the id the
 //! documentation's acknowledge example uses, so that example runs unchanged (it
-//! shows up in unfiltered lists).
+//! shows up in unfiltered lists). It was acknowledged through the legacy route, so as
+//! an alert it is still `open`: the documentation's alert examples
+//! (`list_alerts(status="open")`, acknowledge and resolve the first) have an alert to
+//! work on before any detect run. And the seed stores a custom rule under the id
+//! `velocity_spike` ([`DOC_EXAMPLE_RULE_ID`]), the id the documentation's
+//! `toggle_rule` example passes. No channel is seeded (the examples only create one).
+
+#![warn(missing_docs)]
 
 // The modules, each depending only on modules listed before it:
 // - `sync`: the poison-tolerant `lock`; `clock`: `Timestamp` and `Clock`; `ids`: ids
@@ -107,11 +175,11 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub use clock::{Clock, ParseTimestampError, Timestamp};
-pub use demo::DOC_EXAMPLE_ANOMALY_ID;
+pub use demo::{DOC_EXAMPLE_ANOMALY_ID, DOC_EXAMPLE_RULE_ID};
 pub use faults::{Fault, FaultAction};
 pub use fixture::{FixtureError, FixtureSummary};
 pub use ratelimit::{RateLimits, WindowLimit};
-pub use records::{AuditEntry, AuditStatus, Grant, StoredAnomaly};
+pub use records::{AuditEntry, AuditStatus, Grant, ResponseMode, StoredAnomaly, StoredGrant};
 pub use rules::{
     FAILURE_MIN_ENTRIES, FAILURE_RATE_THRESHOLD, OFF_HOURS_THRESHOLD, RATE_SPIKE_THRESHOLD,
 };
@@ -408,6 +476,30 @@ impl TestServer {
                     .collect()
             })
             .unwrap_or_default()
+    }
+
+    /// The account's stored grants, in the order they were recorded (with
+    /// `revoked_at` set on those detection revoked); empty for an unknown key.
+    pub fn grants(&self, api_key: &str) -> Vec<StoredGrant> {
+        lock(&self.shared.store)
+            .existing(api_key)
+            .map(|account| account.grants.iter().map(GrantRecord::snapshot).collect())
+            .unwrap_or_default()
+    }
+
+    /// The account's irregularity response mode (`revoke_agent_grants` by default).
+    pub fn response_policy(&self, api_key: &str) -> ResponseMode {
+        lock(&self.shared.store)
+            .existing(api_key)
+            .map(|account| account.response_mode)
+            .unwrap_or_default()
+    }
+
+    /// Sets the account's irregularity response mode, as
+    /// `PATCH /v1/irregularities/response-policy` does (the key becomes a known key).
+    pub fn set_response_policy(&self, api_key: &str, mode: ResponseMode) {
+        let now = self.shared.clock.now();
+        lock(&self.shared.store).account(api_key, now).response_mode = mode;
     }
 
     /// The server's clock: every timestamp and window is measured on it.

@@ -1,8 +1,9 @@
 //! Fixed-window rate limits with the hosted server's numbers and headers.
 //!
 //! The hosted server stacks three limiters: a per-IP limiter before authentication
-//! (5000/min), a per-route override on some routes (30/min on detect and audit log),
-//! and after authentication a per-account plan limit (100/min on the free plan).
+//! (5000/min), a per-route override on some routes (30/min on detect, audit log and
+//! creating anomaly rules and channels), and after authentication a per-account plan
+//! limit (100/min on the free plan).
 //! Windows are measured on the server's [`Clock`](crate::Clock), so a test can
 //! advance the clock past a window instead of waiting.
 
@@ -41,9 +42,10 @@ pub struct RateLimits {
     /// Per account, across all routes (hosted free plan: 100/min). Over it: 429
     /// `RATE_LIMIT_EXCEEDED`, "Plan rate limit exceeded, retry in N seconds".
     pub plan: Option<WindowLimit>,
-    /// Per account and route, on `POST /v1/anomalies/detect` and `POST /v1/audit/log`
-    /// (hosted: 30/min each; the hosted server keys it by client IP, here it is keyed
-    /// by account so that accounts in one test do not share it). Over it: 429
+    /// Per account and route, on `POST /v1/anomalies/detect`, `POST /v1/audit/log`,
+    /// `POST /v1/anomaly/rules` and `POST /v1/anomaly/channels` (hosted: 30/min each;
+    /// the hosted server keys it by client IP, here it is keyed by account and route
+    /// so that accounts in one test do not share it). Over it: 429
     /// `BAD_REQUEST`, "Rate limit exceeded, retry in 1 minute", `retry-after` = the
     /// window length.
     pub per_route: Option<WindowLimit>,
@@ -53,7 +55,7 @@ pub struct RateLimits {
 }
 
 impl RateLimits {
-    /// The hosted server's limits: plan 100/min, detect and audit log 30/min, per IP
+    /// The hosted server's limits: plan 100/min, the per-route limit 30/min, per IP
     /// 5000/min. This is `RateLimits::default()`.
     pub const fn hosted() -> Self {
         RateLimits {

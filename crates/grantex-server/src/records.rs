@@ -1,7 +1,8 @@
 //! What an account holds: audit entries, grants and anomalies, in the form callers
 //! give them ([`AuditEntry`], [`Grant`]), the form the server keeps them in
-//! (`*Record`, with ids and resolved times) and the snapshot it hands out
-//! ([`StoredAnomaly`]).
+//! (`*Record`, with ids and resolved times) and the snapshots it hands out
+//! ([`StoredAnomaly`], [`StoredGrant`]); plus the account's custom detection rules,
+//! notification channels and irregularity [`ResponseMode`].
 
 use serde::ser::SerializeMap;
 use serde::Serialize;
@@ -170,8 +171,84 @@ pub struct StoredAnomaly {
     pub metadata: Map<String, Value>,
     /// When the detection run that produced it happened.
     pub detected_at: Timestamp,
-    /// When it was last acknowledged.
+    /// When it was last acknowledged (by either acknowledge route).
     pub acknowledged_at: Option<Timestamp>,
+    /// The alert status: `open`, `acknowledged` or `resolved`. Only the alert routes
+    /// change it; the legacy acknowledge leaves it `open`.
+    pub status: String,
+    /// The custom rule that raised it; `None` for the four detection rules.
+    pub rule_id: Option<String>,
+    /// When it was last resolved.
+    pub resolved_at: Option<Timestamp>,
+    /// The last note given to the alert acknowledge or resolve route (never returned
+    /// over HTTP).
+    pub note: Option<String>,
+}
+
+/// A snapshot of a grant the server stored (see
+/// [`TestServer::grants`](crate::TestServer::grants)).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredGrant {
+    /// `grnt_` + ULID.
+    pub id: String,
+    /// The agent that received the grant.
+    pub agent_id: String,
+    /// The principal that issued it.
+    pub principal_id: String,
+    /// When it was issued.
+    pub issued_at: Timestamp,
+    /// When detection revoked it (`revoke_agent_grants` mode); `None` while active.
+    pub revoked_at: Option<Timestamp>,
+}
+
+/// What a detection run does to the grants of agents with `high` or `critical`
+/// anomalies (`/v1/irregularities/response-policy`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum ResponseMode {
+    /// `revoke_agent_grants` (the default): their active grants are revoked.
+    #[default]
+    RevokeAgentGrants,
+    /// `alert_only`: anomalies are stored, no grant is touched.
+    AlertOnly,
+}
+
+impl ResponseMode {
+    /// The wire spelling: `revoke_agent_grants` or `alert_only`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ResponseMode::RevokeAgentGrants => "revoke_agent_grants",
+            ResponseMode::AlertOnly => "alert_only",
+        }
+    }
+
+    /// Parses the wire spelling.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "revoke_agent_grants" => Some(ResponseMode::RevokeAgentGrants),
+            "alert_only" => Some(ResponseMode::AlertOnly),
+            _ => None,
+        }
+    }
+}
+
+/// An alert's place in the lifecycle `open → acknowledged → resolved` (any route may
+/// be called in any state, as on the hosted server).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) enum AlertStatus {
+    #[default]
+    Open,
+    Acknowledged,
+    Resolved,
+}
+
+impl AlertStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlertStatus::Open => "open",
+            AlertStatus::Acknowledged => "acknowledged",
+            AlertStatus::Resolved => "resolved",
+        }
+    }
 }
 
 /// A rule's metadata, its keys in the order the hosted server writes them (whatever
@@ -234,6 +311,8 @@ pub(crate) struct GrantRecord {
     pub agent_id: String,
     pub principal_id: String,
     pub issued_at: Timestamp,
+    /// Set when detection revokes it; only active (unrevoked) grants are revoked.
+    pub revoked_at: Option<Timestamp>,
 }
 
 impl GrantRecord {
@@ -244,6 +323,18 @@ impl GrantRecord {
             agent_id: grant.agent_id,
             principal_id: grant.principal_id,
             issued_at,
+            revoked_at: None,
+        }
+    }
+
+    /// The public view of this grant.
+    pub fn snapshot(&self) -> StoredGrant {
+        StoredGrant {
+            id: self.id.clone(),
+            agent_id: self.agent_id.clone(),
+            principal_id: self.principal_id.clone(),
+            issued_at: self.issued_at,
+            revoked_at: self.revoked_at,
         }
     }
 }
@@ -268,9 +359,30 @@ pub(crate) struct AnomalyRecord {
     pub finding: Finding,
     pub detected_at: Timestamp,
     pub acknowledged_at: Option<Timestamp>,
+    pub status: AlertStatus,
+    /// Always `None` today: nothing evaluates custom rules (as on the hosted server).
+    pub rule_id: Option<String>,
+    pub resolved_at: Option<Timestamp>,
+    /// The last note given to the alert routes.
+    pub note: Option<String>,
 }
 
 impl AnomalyRecord {
+    /// A freshly detected anomaly: open, no rule, no note.
+    pub fn detected(seq: u64, id: String, finding: Finding, detected_at: Timestamp) -> Self {
+        AnomalyRecord {
+            seq,
+            id,
+            finding,
+            detected_at,
+            acknowledged_at: None,
+            status: AlertStatus::Open,
+            rule_id: None,
+            resolved_at: None,
+            note: None,
+        }
+    }
+
     /// The public view of this anomaly.
     pub fn snapshot(&self) -> StoredAnomaly {
         let metadata = match serde_json::to_value(&self.finding.metadata) {
@@ -287,6 +399,45 @@ impl AnomalyRecord {
             metadata,
             detected_at: self.detected_at,
             acknowledged_at: self.acknowledged_at,
+            status: self.status.as_str().to_owned(),
+            rule_id: self.rule_id.clone(),
+            resolved_at: self.resolved_at,
+            note: self.note.clone(),
         }
     }
+}
+
+/// A custom detection rule (`POST /v1/anomaly/rules`); stored only, never evaluated.
+#[derive(Clone, Debug)]
+pub(crate) struct RuleRecord {
+    /// Creation order, to list newest first on equal `created_at`.
+    pub seq: u64,
+    /// `arule_` + ULID (the id the PATCH and DELETE routes take).
+    pub id: String,
+    pub rule_id: String,
+    pub name: String,
+    pub description: Option<String>,
+    /// An object or an array, as given (numbers as JavaScript writes them).
+    pub condition: Value,
+    pub severity: String,
+    pub alert_channels: Vec<String>,
+    pub enabled: bool,
+    pub created_at: Timestamp,
+}
+
+/// A notification channel (`POST /v1/anomaly/channels`); stored only, nothing is ever
+/// delivered to it.
+#[derive(Clone, Debug)]
+pub(crate) struct ChannelRecord {
+    pub seq: u64,
+    /// `achan_` + ULID.
+    pub id: String,
+    /// `slack`, `webhook` or `email`.
+    pub kind: String,
+    pub name: String,
+    /// An object or an array, as given, secrets included.
+    pub config: Value,
+    pub severities: Vec<String>,
+    pub enabled: bool,
+    pub created_at: Timestamp,
 }

@@ -6,7 +6,9 @@ use std::collections::{HashMap, HashSet};
 use crate::clock::Timestamp;
 use crate::demo;
 use crate::ids;
-use crate::records::{AnomalyRecord, AuditRecord, GrantRecord};
+use crate::records::{
+    AnomalyRecord, AuditRecord, ChannelRecord, GrantRecord, ResponseMode, RuleRecord,
+};
 use crate::rules;
 
 /// One API key's data. Accounts never see each other's data.
@@ -15,11 +17,28 @@ pub(crate) struct Account {
     pub audit: Vec<AuditRecord>,
     pub grants: Vec<GrantRecord>,
     pub anomalies: Vec<AnomalyRecord>,
+    /// Custom detection rules (stored only).
+    pub rules: Vec<RuleRecord>,
+    /// Notification channels (stored only).
+    pub channels: Vec<ChannelRecord>,
+    /// What detection does to the grants of agents with high or critical anomalies.
+    pub response_mode: ResponseMode,
     /// Demo activity is regenerated relative to the clock at every detection run
     /// (see `demo.rs`), so that a long-running demo server never goes stale.
     demo_activity: bool,
-    /// The `seq` of the last anomaly stored.
+    /// The `seq` of the last anomaly, rule or channel stored.
     last_seq: u64,
+}
+
+/// What a detection run did.
+#[derive(Debug)]
+pub(crate) struct Detection {
+    /// The new anomalies, in rule order.
+    pub anomalies: Vec<AnomalyRecord>,
+    /// How many grants it revoked.
+    pub auto_revoked_grants: usize,
+    /// The account's response mode during the run.
+    pub response_mode: ResponseMode,
 }
 
 impl Account {
@@ -34,8 +53,23 @@ impl Account {
         list
     }
 
-    /// Turns on the demo activity and stores the documentation example's anomaly
-    /// (once).
+    /// Custom rules newest `created_at` first (later creations first on ties), as the
+    /// hosted server lists them.
+    pub fn rules_newest_first(&self) -> Vec<&RuleRecord> {
+        let mut list: Vec<&RuleRecord> = self.rules.iter().collect();
+        list.sort_by_key(|r| std::cmp::Reverse((r.created_at, r.seq)));
+        list
+    }
+
+    /// Channels newest `created_at` first (later creations first on ties).
+    pub fn channels_newest_first(&self) -> Vec<&ChannelRecord> {
+        let mut list: Vec<&ChannelRecord> = self.channels.iter().collect();
+        list.sort_by_key(|c| std::cmp::Reverse((c.created_at, c.seq)));
+        list
+    }
+
+    /// Turns on the demo activity and stores the documentation examples' anomaly and
+    /// custom rule (once each).
     pub fn seed_demo(&mut self, now: Timestamp) {
         self.demo_activity = true;
         if !self
@@ -46,11 +80,17 @@ impl Account {
             let seq = self.next_seq();
             self.anomalies.push(demo::doc_example_anomaly(seq, now));
         }
+        if !self.rules.iter().any(|r| r.id == demo::DOC_EXAMPLE_RULE_ID) {
+            let seq = self.next_seq();
+            self.rules.push(demo::doc_example_rule(seq, now));
+        }
     }
 
     /// Runs detection: unacknowledged anomalies are replaced by the new findings (new
-    /// ids); acknowledged ones stay. Returns the new anomalies in rule order.
-    pub fn detect(&mut self, now: Timestamp) -> Vec<AnomalyRecord> {
+    /// ids); acknowledged ones stay (whatever their alert status). In
+    /// `revoke_agent_grants` mode, the active grants of every agent with a high or
+    /// critical new anomaly are then revoked.
+    pub fn detect(&mut self, now: Timestamp) -> Detection {
         let demo = if self.demo_activity {
             demo::activity(now)
         } else {
@@ -62,19 +102,39 @@ impl Account {
         self.anomalies.retain(|a| a.acknowledged_at.is_some());
         let fresh: Vec<AnomalyRecord> = findings
             .into_iter()
-            .map(|finding| AnomalyRecord {
-                seq: self.next_seq(),
-                id: ids::ulid("anm_", now),
-                finding,
-                detected_at: now,
-                acknowledged_at: None,
+            .map(|finding| {
+                AnomalyRecord::detected(self.next_seq(), ids::ulid("anm_", now), finding, now)
             })
             .collect();
         self.anomalies.extend(fresh.iter().cloned());
-        fresh
+        let mut auto_revoked_grants = 0;
+        if self.response_mode == ResponseMode::RevokeAgentGrants {
+            for anomaly in &fresh {
+                if !matches!(anomaly.finding.severity, "high" | "critical") {
+                    continue;
+                }
+                let Some(agent) = anomaly.finding.agent_id.as_deref() else {
+                    continue;
+                };
+                for grant in self
+                    .grants
+                    .iter_mut()
+                    .filter(|g| g.agent_id == agent && g.revoked_at.is_none())
+                {
+                    grant.revoked_at = Some(now);
+                    auto_revoked_grants += 1;
+                }
+            }
+        }
+        Detection {
+            anomalies: fresh,
+            auto_revoked_grants,
+            response_mode: self.response_mode,
+        }
     }
 
-    fn next_seq(&mut self) -> u64 {
+    /// A fresh insertion number (anomalies, rules and channels share the counter).
+    pub fn next_seq(&mut self) -> u64 {
         self.last_seq += 1;
         self.last_seq
     }

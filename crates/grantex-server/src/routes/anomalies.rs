@@ -56,17 +56,18 @@ pub(super) fn detect(shared: &Shared, key: &str, now: Timestamp) -> Reply {
         detected_at: Timestamp,
         total: usize,
         auto_revoked_grants: usize,
+        response_mode: &'static str,
         anomalies: Vec<AnomalyJson<'a, &'a Metadata>>,
     }
-    let fresh = lock(&shared.store).account(key, now).detect(now);
+    let run = lock(&shared.store).account(key, now).detect(now);
     Reply::json(
         StatusCode::OK,
         &DetectResponse {
             detected_at: now,
-            total: fresh.len(),
-            // Grant revocation is not modelled.
-            auto_revoked_grants: 0,
-            anomalies: fresh.iter().map(with_metadata_object).collect(),
+            total: run.anomalies.len(),
+            auto_revoked_grants: run.auto_revoked_grants,
+            response_mode: run.response_mode.as_str(),
+            anomalies: run.anomalies.iter().map(with_metadata_object).collect(),
         },
     )
 }

@@ -6,16 +6,23 @@
 //! - [`body`]: reading JSON bodies, and typed bodies checked field by field;
 //! - [`auth`], [`limits`], [`injected`]: the authentication, rate-limit and fault
 //!   stages;
-//! - [`anomalies`], [`audit`]: the hosted routes;
+//! - [`js`]: the JavaScript rules the hosted checks follow;
+//! - [`anomalies`], [`alerts`], [`custom_rules`], [`channels`], [`response_policy`],
+//!   [`audit`]: the hosted routes;
 //! - [`test_only`]: the `/v1/test/...` routes.
 
+mod alerts;
 mod anomalies;
 mod audit;
 mod auth;
 mod body;
+mod channels;
+mod custom_rules;
 mod injected;
+mod js;
 mod limits;
 mod reply;
+mod response_policy;
 mod test_only;
 
 use std::sync::Arc;
@@ -40,32 +47,71 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
     Router::new().fallback(dispatch).with_state(shared)
 }
 
-/// The API routes (the hosted paths).
+/// The API routes (the hosted paths); ids are percent-decoded.
 enum Route {
     Detect,
     List,
     Acknowledge(String),
     AuditLog,
+    Alerts,
+    Alert(String),
+    AlertAcknowledge(String),
+    AlertResolve(String),
+    Metrics,
+    Rules,
+    CreateRule,
+    UpdateRule(String),
+    DeleteRule(String),
+    Channels,
+    CreateChannel,
+    DeleteChannel(String),
+    ResponsePolicy,
+    SetResponsePolicy,
+}
+
+/// The one path segment between `prefix` and `suffix`, percent-decoded; `None` when
+/// the path has another shape or the segment is empty.
+fn param_segment(path: &str, prefix: &str, suffix: &str) -> Option<String> {
+    let id = path.strip_prefix(prefix)?.strip_suffix(suffix)?;
+    if id.is_empty() || id.contains('/') {
+        return None;
+    }
+    Some(percent_decode_str(id).decode_utf8_lossy().into_owned())
 }
 
 impl Route {
     fn matching(method: &Method, path: &str) -> Option<Route> {
-        match (method.as_str(), path) {
+        // The hosted framework answers HEAD wherever it answers GET.
+        let method = match method.as_str() {
+            "HEAD" => "GET",
+            other => other,
+        };
+        match (method, path) {
             ("POST", "/v1/anomalies/detect") => Some(Route::Detect),
-            // The hosted framework answers HEAD wherever it answers GET.
-            ("GET" | "HEAD", "/v1/anomalies") => Some(Route::List),
+            ("GET", "/v1/anomalies") => Some(Route::List),
             ("POST", "/v1/audit/log") => Some(Route::AuditLog),
-            ("PATCH", _) => {
-                let id = path
-                    .strip_prefix("/v1/anomalies/")?
-                    .strip_suffix("/acknowledge")?;
-                if id.is_empty() || id.contains('/') {
-                    return None;
-                }
-                Some(Route::Acknowledge(
-                    percent_decode_str(id).decode_utf8_lossy().into_owned(),
-                ))
-            }
+            ("GET", "/v1/anomaly/alerts") => Some(Route::Alerts),
+            ("GET", "/v1/anomaly/metrics") => Some(Route::Metrics),
+            ("GET", "/v1/anomaly/rules") => Some(Route::Rules),
+            ("POST", "/v1/anomaly/rules") => Some(Route::CreateRule),
+            ("GET", "/v1/anomaly/channels") => Some(Route::Channels),
+            ("POST", "/v1/anomaly/channels") => Some(Route::CreateChannel),
+            ("GET", "/v1/irregularities/response-policy") => Some(Route::ResponsePolicy),
+            ("PATCH", "/v1/irregularities/response-policy") => Some(Route::SetResponsePolicy),
+            ("PATCH", _) => param_segment(path, "/v1/anomalies/", "/acknowledge")
+                .map(Route::Acknowledge)
+                .or_else(|| param_segment(path, "/v1/anomaly/rules/", "").map(Route::UpdateRule)),
+            ("GET", _) => param_segment(path, "/v1/anomaly/alerts/", "").map(Route::Alert),
+            ("POST", _) => param_segment(path, "/v1/anomaly/alerts/", "/acknowledge")
+                .map(Route::AlertAcknowledge)
+                .or_else(|| {
+                    param_segment(path, "/v1/anomaly/alerts/", "/resolve").map(Route::AlertResolve)
+                }),
+            ("DELETE", _) => param_segment(path, "/v1/anomaly/rules/", "")
+                .map(Route::DeleteRule)
+                .or_else(|| {
+                    param_segment(path, "/v1/anomaly/channels/", "").map(Route::DeleteChannel)
+                }),
             _ => None,
         }
     }
@@ -75,7 +121,9 @@ impl Route {
         match self {
             Route::Detect => Some("detect"),
             Route::AuditLog => Some("audit_log"),
-            Route::List | Route::Acknowledge(_) => None,
+            Route::CreateRule => Some("anomaly_rules_create"),
+            Route::CreateChannel => Some("anomaly_channels_create"),
+            _ => None,
         }
     }
 }
@@ -173,11 +221,35 @@ impl ApiRequest<'_> {
             Err(reply) => return reply,
         };
 
+        let query = self.query;
         let reply = match route {
             Route::Detect => anomalies::detect(shared, &key, now),
-            Route::List => anomalies::list(shared, &key, self.query),
+            Route::List => anomalies::list(shared, &key, query),
             Route::Acknowledge(id) => anomalies::acknowledge(shared, &key, &id, now),
             Route::AuditLog => audit::audit_log(shared, &key, json, now),
+            Route::Alerts => alerts::list(shared, &key, query),
+            Route::Alert(id) => alerts::get(shared, &key, &id),
+            Route::AlertAcknowledge(id) => alerts::transition(
+                shared,
+                &key,
+                &id,
+                json,
+                alerts::Transition::Acknowledge,
+                now,
+            ),
+            Route::AlertResolve(id) => {
+                alerts::transition(shared, &key, &id, json, alerts::Transition::Resolve, now)
+            }
+            Route::Metrics => alerts::metrics(shared, &key, query, now),
+            Route::Rules => custom_rules::list(shared, &key),
+            Route::CreateRule => custom_rules::create(shared, &key, json, now),
+            Route::UpdateRule(id) => custom_rules::set_enabled(shared, &key, &id, json, now),
+            Route::DeleteRule(id) => custom_rules::delete(shared, &key, &id, now),
+            Route::Channels => channels::list(shared, &key),
+            Route::CreateChannel => channels::create(shared, &key, json, now),
+            Route::DeleteChannel(id) => channels::delete(shared, &key, &id, now),
+            Route::ResponsePolicy => response_policy::get(shared, &key, now),
+            Route::SetResponsePolicy => response_policy::set(shared, &key, json, now),
         };
         reply.rate(plan)
     }
@@ -200,5 +272,37 @@ mod tests {
         assert!(Route::matching(&Method::PATCH, "/v1/anomalies//acknowledge").is_none());
         assert!(Route::matching(&Method::POST, "/v1/anomalies/anm_1/acknowledge").is_none());
         assert!(Route::matching(&Method::GET, "/v1/anomalies/").is_none());
+
+        assert!(matches!(
+            Route::matching(&Method::GET, "/v1/anomaly/alerts/anm%5F1"),
+            Some(Route::Alert(id)) if id == "anm_1"
+        ));
+        assert!(matches!(
+            Route::matching(&Method::HEAD, "/v1/anomaly/alerts"),
+            Some(Route::Alerts)
+        ));
+        assert!(matches!(
+            Route::matching(&Method::POST, "/v1/anomaly/alerts/a/acknowledge"),
+            Some(Route::AlertAcknowledge(id)) if id == "a"
+        ));
+        assert!(matches!(
+            Route::matching(&Method::POST, "/v1/anomaly/alerts/a/resolve"),
+            Some(Route::AlertResolve(id)) if id == "a"
+        ));
+        assert!(matches!(
+            Route::matching(&Method::PATCH, "/v1/anomaly/rules/arule_1"),
+            Some(Route::UpdateRule(id)) if id == "arule_1"
+        ));
+        assert!(matches!(
+            Route::matching(&Method::DELETE, "/v1/anomaly/channels/achan_1"),
+            Some(Route::DeleteChannel(id)) if id == "achan_1"
+        ));
+        assert!(Route::matching(&Method::GET, "/v1/anomaly/alerts/").is_none());
+        assert!(Route::matching(&Method::GET, "/v1/anomaly/alerts/a/b").is_none());
+        assert!(Route::matching(&Method::PATCH, "/v1/anomaly/alerts/a/acknowledge").is_none());
+        assert!(Route::matching(&Method::DELETE, "/v1/anomaly/alerts/a").is_none());
+        assert!(Route::matching(&Method::PUT, "/v1/anomaly/rules/a").is_none());
+        assert!(Route::matching(&Method::DELETE, "/v1/anomaly/rules").is_none());
+        assert!(Route::matching(&Method::POST, "/v1/irregularities/response-policy").is_none());
     }
 }

@@ -14,6 +14,8 @@ use crate::ratelimit::Decision;
 pub(super) struct Reply {
     status: StatusCode,
     body: String,
+    /// `false` for a 204: no body, no content type.
+    has_body: bool,
     rate: Option<Decision>,
     retry_after: Option<u64>,
 }
@@ -30,8 +32,18 @@ impl Reply {
         Reply {
             status,
             body,
+            has_body: true,
             rate: None,
             retry_after: None,
+        }
+    }
+
+    /// 204 No Content: no body and no `content-type`, as the hosted DELETE routes
+    /// answer.
+    pub fn no_content() -> Reply {
+        Reply {
+            has_body: false,
+            ..Reply::raw(StatusCode::NO_CONTENT, String::new())
         }
     }
 
@@ -62,10 +74,12 @@ impl Reply {
         if let Some(secs) = self.retry_after {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
-        headers.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json; charset=utf-8"),
-        );
+        if self.has_body {
+            headers.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json; charset=utf-8"),
+            );
+        }
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         response
     }
@@ -93,6 +107,11 @@ pub(super) fn app_error(status: StatusCode, message: &str, code: &str) -> Reply 
 /// 400 `BAD_REQUEST` with `message`.
 pub(super) fn bad_request(message: &str) -> Reply {
     app_error(StatusCode::BAD_REQUEST, message, "BAD_REQUEST")
+}
+
+/// 404 `NOT_FOUND` with `message`.
+pub(super) fn not_found(message: &str) -> Reply {
+    app_error(StatusCode::NOT_FOUND, message, "NOT_FOUND")
 }
 
 /// The framework's own 404: `{"message": "Route GET:/x not found", "error", "statusCode"}`.

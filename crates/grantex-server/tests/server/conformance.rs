@@ -37,7 +37,7 @@ async fn demo_seed_reproduces_the_wire_example() {
     assert_eq!(response.status(), StatusCode::OK);
     let raw = response.text().await.unwrap();
     // Key order and number formatting exactly as the hosted server writes them.
-    assert!(raw.starts_with(r#"{"detectedAt":"2026-11-25T06:07:19.432Z","total":4,"autoRevokedGrants":0,"anomalies":[{"id":"anm_"#), "{raw}");
+    assert!(raw.starts_with(r#"{"detectedAt":"2026-11-25T06:07:19.432Z","total":4,"autoRevokedGrants":0,"responseMode":"revoke_agent_grants","anomalies":[{"id":"anm_"#), "{raw}");
     for expected in [
         r#""type":"rate_spike","severity":"high","agentId":"seed_ag_spike","principalId":null,"description":"Agent seed_ag_spike performed 55 actions in the last hour (threshold: 50).","metadata":{"count":55,"windowHours":1,"threshold":50},"detectedAt":"2026-11-25T06:07:19.432Z","acknowledgedAt":null}"#,
         r#""type":"high_failure_rate","severity":"medium","agentId":"seed_ag_fail","principalId":null,"description":"Agent seed_ag_fail has 50% failure/blocked rate over the last 24 hours (5/10).","metadata":{"badCount":5,"totalCount":10,"percentFailure":50,"windowHours":24,"threshold":0.2},"detectedAt":"2026-11-25T06:07:19.432Z","acknowledgedAt":null}"#,

@@ -2,7 +2,7 @@
 //! account, and assertions on bodies and headers.
 
 use grantex_server::{AuditEntry, TestServer, Timestamp};
-use reqwest::{Client, Response, StatusCode};
+use reqwest::{Client, Method, Response, StatusCode};
 use serde_json::Value;
 
 pub fn at(s: &str) -> Timestamp {
@@ -67,6 +67,29 @@ impl Api {
         response.json().await.unwrap()
     }
 
+    /// `method path` with the key and, if given, a JSON body.
+    pub async fn send(&self, method: Method, path: &str, body: Option<Value>) -> Response {
+        let mut request = self
+            .http
+            .request(method, format!("{}{path}", self.url))
+            .bearer_auth(&self.key);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        request.send().await.unwrap()
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.send(Method::GET, path, None).await
+    }
+
+    /// `GET path`, asserting 200; the body.
+    pub async fn get_ok(&self, path: &str) -> Value {
+        let response = self.get(path).await;
+        assert_eq!(response.status(), StatusCode::OK, "GET {path}");
+        response.json().await.unwrap()
+    }
+
     pub async fn acknowledge(&self, id: &str) -> Response {
         self.http
             .patch(format!("{}/v1/anomalies/{id}/acknowledge", self.url))
@@ -113,4 +136,36 @@ pub fn is_uuid_like(s: &str) -> bool {
 
 pub fn header<'a>(response: &'a Response, name: &str) -> Option<&'a str> {
     response.headers().get(name).map(|v| v.to_str().unwrap())
+}
+
+/// Asserts an application error `{message, code, requestId}` with this status.
+pub async fn assert_error(response: Response, status: StatusCode, message: &str) {
+    assert_eq!(response.status(), status);
+    let body: Value = response.json().await.unwrap();
+    let keys: Vec<&str> = body
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(keys, ["message", "code", "requestId"], "{body}");
+    assert_eq!(body["message"], message, "{body}");
+    let code = match status.as_u16() {
+        400 => "BAD_REQUEST",
+        401 => "UNAUTHORIZED",
+        404 => "NOT_FOUND",
+        _ => panic!("unexpected status {status}"),
+    };
+    assert_eq!(body["code"], code, "{body}");
+    assert!(is_uuid_like(body["requestId"].as_str().unwrap()), "{body}");
+}
+
+/// The keys of a JSON object, in order.
+pub fn keys(value: &Value) -> Vec<&str> {
+    value
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect()
 }

@@ -4,11 +4,16 @@
 
 mod helpers;
 
+mod alerts;
+mod anomaly_rules;
+mod channels;
 mod conformance;
 mod errors;
 mod faults;
 mod lifecycle;
+mod metrics;
 mod rate_limits;
+mod response_policy;
 mod rules;
 mod seeding;
 mod stored_anomalies;
