@@ -320,3 +320,110 @@ async fn conformance_checks() {
         .unwrap_err();
     assert_eq!(error.status(), Some(404));
 }
+
+/// The rest of the API against the local server: the alert lifecycle, metrics, rules,
+/// channels, and the response policy with auto-revocation.
+#[tokio::test]
+async fn the_whole_anomalies_api_against_the_local_server() {
+    let server = demo_server().await;
+    let client = client_for(&server, "gx_whole_api");
+    let anomalies = client.anomalies();
+
+    // A grant to the demo's spiking agent: revoked by detect under revoke_agent_grants.
+    server.record_audit("gx_whole_api", AuditEntry::new("seed_ag_spike"));
+    server.record_grant(
+        "gx_whole_api",
+        grantex_server::Grant::new("seed_ag_spike", "user_spike"),
+    );
+    assert_eq!(
+        anomalies.response_policy().await.unwrap(),
+        "revoke_agent_grants"
+    );
+    let found = anomalies.detect().await.unwrap();
+    assert_eq!(found.response_mode, "revoke_agent_grants");
+    assert!(found.auto_revoked_grants >= 1, "{found:?}");
+    anomalies
+        .set_response_policy(grantex::ResponseMode::AlertOnly)
+        .await
+        .unwrap();
+    let again = anomalies.detect().await.unwrap();
+    assert_eq!(
+        (again.response_mode.as_str(), again.auto_revoked_grants),
+        ("alert_only", 0)
+    );
+
+    let open = anomalies
+        .list_alerts(grantex::ListAlertsParams {
+            status: Some("open".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let first = &open[0].alert_id;
+    assert_eq!(
+        anomalies
+            .acknowledge_alert(first, Some("looking"))
+            .await
+            .unwrap()
+            .status,
+        "acknowledged"
+    );
+    assert_eq!(
+        anomalies.resolve_alert(first, None).await.unwrap().status,
+        "resolved"
+    );
+    let metrics = anomalies.metrics(Default::default()).await.unwrap();
+    assert_eq!(metrics.by_status["resolved"], json!(1));
+
+    let rule = anomalies
+        .create_rule(grantex::NewAnomalyRule {
+            rule_id: "email_flood".into(),
+            name: "Email Flood Detection".into(),
+            condition: json!({"threshold": 50}).as_object().cloned(),
+            severity: Some("critical".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(rule.id.as_deref().unwrap().starts_with("arule_"));
+    assert!(
+        !anomalies
+            .toggle_rule("email_flood", false)
+            .await
+            .unwrap()
+            .enabled
+    );
+    let listed = anomalies.list_rules().await.unwrap();
+    let stored = listed.iter().find(|r| r.rule_id == "email_flood").unwrap();
+    assert_eq!(
+        stored.condition.as_ref().unwrap(),
+        &json!({"threshold": 50})
+    );
+    anomalies.delete_rule("email_flood").await.unwrap();
+    assert!(matches!(
+        anomalies.toggle_rule("AD-001", false).await,
+        Err(Error::InvalidArgument(_))
+    ));
+
+    let channel = anomalies
+        .create_channel(grantex::NewAlertChannel {
+            type_: "webhook".into(),
+            name: "hook".into(),
+            config: json!({"url": "http://127.0.0.1:9/secret"})
+                .as_object()
+                .cloned()
+                .unwrap(),
+            severities: None,
+        })
+        .await
+        .unwrap();
+    let channels = anomalies.list_channels().await.unwrap();
+    assert_eq!(
+        channels[0].config,
+        json!({"url": "http://127.0.0.1:9/secret"})
+    );
+    assert_eq!(channels[0].severities, ["critical", "high"]);
+    anomalies.delete_channel(&channel.id).await.unwrap();
+    assert!(anomalies.list_channels().await.unwrap().is_empty());
+    server.shutdown().await;
+}

@@ -260,3 +260,38 @@ def test_the_async_client_has_every_operation(server: Server) -> None:
     sync_names = {n for n in dir(Grantex(api_key="k").anomalies) if not n.startswith("_")}
     async_names = {n for n in dir(AsyncGrantex(api_key="k").anomalies) if not n.startswith("_")}
     assert sync_names == async_names
+
+
+def test_the_whole_api_against_the_local_server() -> None:
+    from grantex.testing import GrantexTestServer
+
+    with GrantexTestServer(demo=True) as server:
+        server.record_audit("seed_ag_spike", api_key="gx_whole")
+        server.record_grant("seed_ag_spike", "user_spike", api_key="gx_whole")
+        with Grantex(api_key="gx_whole", base_url=server.url) as client:
+            a = client.anomalies
+            found = a.detect()
+            assert found.response_mode == "revoke_agent_grants"
+            assert found.auto_revoked_grants >= 1
+            assert a.set_response_policy("alert_only") == "alert_only"
+            assert a.get_response_policy() == "alert_only"
+            assert a.detect().auto_revoked_grants == 0
+            (first, *_) = a.list_alerts(status="open")
+            assert a.acknowledge_alert(first.alert_id, note="x").status == "acknowledged"
+            assert a.resolve_alert(first.alert_id).status == "resolved"
+            assert a.get_metrics(window="1h").by_status["resolved"] == 1
+            rule = a.create_rule(rule_id="r1", name="R", condition={"threshold": 1})
+            assert rule.condition == {"threshold": 1}
+            assert a.toggle_rule("r1", enabled=False).enabled is False
+            a.delete_rule("r1")
+            channel = a.create_channel(type="email", name="e", config={"to": "sec@example.com"})
+            assert a.list_channels()[0].config == {"to": "sec@example.com"}
+            a.delete_channel(channel.id)
+            assert a.list_channels() == ()
+
+        async def async_flow() -> None:
+            async with AsyncGrantex(api_key="gx_whole", base_url=server.url) as client:
+                assert len(await client.anomalies.list_rules()) == 11
+                assert (await client.anomalies.get_metrics()).total >= 1
+
+        asyncio.run(async_flow())
