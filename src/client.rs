@@ -187,37 +187,41 @@ impl Anomalies<'_> {
         alert_id: &str,
         note: Option<&str>,
     ) -> Result<Alert, Error> {
-        check_path_segment("alert_id", alert_id)?;
         let api = &self.client.api;
-        let body = generated::types::AlertNote {
-            note: note.map(str::to_owned),
-        };
-        self.client
-            .call(|| {
-                api.acknowledge_alert()
-                    .alert_id(alert_id)
-                    .body(body.clone())
-                    .send()
-            })
-            .await
+        self.move_alert(alert_id, note, |id, body| {
+            api.acknowledge_alert().alert_id(id).body(body).send()
+        })
+        .await
     }
 
     /// Moves an alert to `resolved`, with an optional note
     /// (`POST /v1/anomaly/alerts/{alertId}/resolve`).
     pub async fn resolve_alert(self, alert_id: &str, note: Option<&str>) -> Result<Alert, Error> {
-        check_path_segment("alert_id", alert_id)?;
         let api = &self.client.api;
+        self.move_alert(alert_id, note, |id, body| {
+            api.resolve_alert().alert_id(id).body(body).send()
+        })
+        .await
+    }
+
+    /// One step of an alert's lifecycle: the id checked, the note as the body.
+    async fn move_alert<'i, F, Fut>(
+        self,
+        alert_id: &'i str,
+        note: Option<&str>,
+        send: F,
+    ) -> Result<Alert, Error>
+    where
+        F: Fn(&'i str, generated::types::AlertNote) -> Fut,
+        Fut: std::future::Future<
+            Output = Result<progenitor_client::ResponseValue<Alert>, progenitor_client::Error<()>>,
+        >,
+    {
+        check_path_segment("alert_id", alert_id)?;
         let body = generated::types::AlertNote {
             note: note.map(str::to_owned),
         };
-        self.client
-            .call(|| {
-                api.resolve_alert()
-                    .alert_id(alert_id)
-                    .body(body.clone())
-                    .send()
-            })
-            .await
+        self.client.call(|| send(alert_id, body.clone())).await
     }
 
     /// Counts of the alerts detected within a window (`GET /v1/anomaly/metrics`).
