@@ -48,7 +48,14 @@ def test_detect(client: Grantex, server: Server) -> None:
 
     raw = wire_json("detect-200")
     assert type(result) is DetectAnomaliesResponse
-    assert [f.name for f in dataclasses.fields(result)] == ["detected_at", "total", "anomalies"]
+    # The documented three first, in order, then grantex 0.7.2's two.
+    assert [f.name for f in dataclasses.fields(result)] == [
+        "detected_at",
+        "total",
+        "anomalies",
+        "response_mode",
+        "auto_revoked_grants",
+    ]
     assert result.detected_at == "2026-11-25T06:07:19.432Z"
     assert result.total == 4
     assert isinstance(result.anomalies, tuple)
@@ -56,6 +63,7 @@ def test_detect(client: Grantex, server: Server) -> None:
         detected_at=raw["detectedAt"],
         total=4,
         anomalies=tuple(expected_anomaly(a) for a in raw["anomalies"]),
+        auto_revoked_grants=raw["autoRevokedGrants"],
     )
     first = result.anomalies[0]
     assert first.id == "anm_01M88N1MW8Q7ESJ7JDVT54D642"
@@ -194,7 +202,7 @@ def test_unknown_fields_and_values_are_accepted(client: Grantex, server: Server)
     result = client.anomalies.detect()
     assert [a.severity for a in result.anomalies] == ["critical", "unheard_of"]
     assert result.anomalies[0].type == "credential_stuffing"
-    assert not hasattr(result, "auto_revoked_grants")  # the doc page lists three fields
+    assert (result.response_mode, result.auto_revoked_grants) == ("alert_only", 3)
     assert not hasattr(result.anomalies[0], "extra")
 
 
