@@ -477,6 +477,9 @@ impl GrantexBuilder {
             )
             .timeout(timeout)
             .pool_idle_timeout(POOL_IDLE_TIMEOUT)
+            // A 3xx is an error (`ApiError::location`): another origin's answer is not
+            // Grantex's, and following would turn a POST or PATCH into a GET.
+            .redirect(reqwest::redirect::Policy::none())
             .tcp_nodelay(true)
             .build()
             .map_err(|e| Error::Config(format!("could not build the HTTP client: {e}")))?;

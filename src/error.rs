@@ -86,6 +86,9 @@ pub struct ApiError {
     pub rate_limit: Option<RateLimit>,
     /// How long the server asked to wait (`Retry-After`, in seconds or as an HTTP date).
     pub retry_after: Option<Duration>,
+    /// Where a 3xx answer pointed (`Location`): redirects are never followed, since another
+    /// origin's answer is not Grantex's and a POST or PATCH would turn into a GET.
+    pub location: Option<String>,
 }
 
 impl ApiError {
@@ -107,6 +110,16 @@ impl ApiError {
             .or_else(|| text(object.and_then(|o| o.get("error"))))
             .or_else(|| text(nested.and_then(|e| e.get("message"))))
             .unwrap_or_else(|| format!("HTTP {status}"));
+        let location = (300..400)
+            .contains(&status)
+            .then(|| headers.get("location")?.to_str().ok().map(str::to_owned))
+            .flatten();
+        let message = match &location {
+            Some(to) if object.is_none() => {
+                format!("HTTP {status}: redirected to {to} (redirects are not followed)")
+            }
+            _ => message,
+        };
         let code = text(object.and_then(|o| o.get("code")))
             .or_else(|| text(nested.and_then(|e| e.get("code"))));
         let request_id = headers
@@ -122,6 +135,7 @@ impl ApiError {
             body,
             rate_limit,
             retry_after,
+            location,
         }
     }
 

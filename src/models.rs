@@ -469,7 +469,7 @@ impl Serialize for JsonObject {
 
 /// The normalization, in one place: whatever the server sent in the field becomes what
 /// users get. Absent (see `#[serde(default)]` on the field) or `null`: an empty object; a
-/// string: [`JsonObject::from_text`]; anything else, as sent.
+/// string: `JsonObject::from_text`; anything else, as sent.
 impl<'de> Deserialize<'de> for JsonObject {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         deserializer.deserialize_any(JsonObjectVisitor)

@@ -159,11 +159,16 @@ pub(crate) fn parse_rate_limit(headers: &HeaderMap) -> Option<RateLimit> {
 }
 
 /// `Retry-After` as a wait: seconds (fractions allowed), or an HTTP date (the time left
-/// until it, zero when past).
+/// until it, zero when past). A wait too long to represent (`1e20`, `inf`) is the longest
+/// one, which the retry policy then cuts to its cap; a negative or unreadable value is no
+/// wait at all (`None`: the normal backoff applies).
 pub(crate) fn parse_retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
     let value = headers.get("retry-after")?.to_str().ok()?.trim();
     if let Ok(seconds) = value.parse::<f64>() {
-        return Duration::try_from_secs_f64(seconds.max(0.0)).ok();
+        if seconds.is_nan() || seconds < 0.0 {
+            return None;
+        }
+        return Some(Duration::try_from_secs_f64(seconds).unwrap_or(Duration::MAX));
     }
     let at = httpdate::parse_http_date(value).ok()?;
     Some(at.duration_since(now).unwrap_or(Duration::ZERO))
@@ -201,6 +206,20 @@ mod tests {
             parse_retry_after(&headers(&[("retry-after", "soon")]), now),
             None
         );
+        for huge in ["1e20", "inf", "Infinity", "99999999999999999999"] {
+            assert_eq!(
+                parse_retry_after(&headers(&[("retry-after", huge)]), now),
+                Some(Duration::MAX),
+                "{huge}"
+            );
+        }
+        for unusable in ["-5", "NaN", "-inf"] {
+            assert_eq!(
+                parse_retry_after(&headers(&[("retry-after", unusable)]), now),
+                None,
+                "{unusable}"
+            );
+        }
     }
 
     #[test]

@@ -602,3 +602,56 @@ async fn a_padded_key_is_trimmed() {
         Some(&*format!("Bearer {KEY}"))
     );
 }
+
+#[tokio::test]
+async fn a_retry_after_too_long_to_represent_waits_the_cap() {
+    let server = CannedServer::start([
+        Canned::response(503, &[("retry-after", "1e20")], ""),
+        Canned::response(503, &[("retry-after", "inf")], ""),
+        Canned::wire("detect-200"),
+    ])
+    .await;
+    let client = server
+        .client()
+        .max_retry_after(Duration::from_millis(300))
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    client.anomalies().detect().await.unwrap();
+    let waited = started.elapsed();
+    // Two waits of the cap: not the short backoff (0.5 s + jitter, then 1 s + jitter).
+    assert!(
+        waited >= Duration::from_millis(600) && waited < Duration::from_millis(1400),
+        "{waited:?}"
+    );
+}
+
+#[tokio::test]
+async fn redirects_are_errors_and_are_not_followed() {
+    let server = CannedServer::start([Canned::response(
+        301,
+        &[("location", "http://elsewhere.example/v1/anomalies")],
+        "<html>moved</html>",
+    )])
+    .await;
+    let client = server.client().build().unwrap();
+    let error = client
+        .anomalies()
+        .list(Default::default())
+        .await
+        .unwrap_err();
+    let api = api(&error);
+    assert_eq!(api.status, 301);
+    assert_eq!(
+        api.location.as_deref(),
+        Some("http://elsewhere.example/v1/anomalies")
+    );
+    assert!(
+        api.message
+            .contains("redirected to http://elsewhere.example"),
+        "{}",
+        api.message
+    );
+    assert!(!error.is_retryable());
+    assert_eq!(server.requests().len(), 1, "followed nowhere, not retried");
+}

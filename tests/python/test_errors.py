@@ -299,3 +299,12 @@ def test_no_key_in_any_error(server: Server) -> None:
             assert SECRET not in repr(cause)
     # The server did receive it, so the tests above are meaningful.
     assert server.requests[0].headers["authorization"] == f"Bearer {SECRET}"
+
+
+def test_a_redirect_is_an_api_error_and_is_not_followed(client: Grantex, server: Server) -> None:
+    server.reply(302, "<html>moved</html>", headers=[("location", "http://elsewhere.example/")])
+    with pytest.raises(GrantexApiError) as info:
+        client.anomalies.detect()
+    assert info.value.status_code == 302
+    assert "redirected to http://elsewhere.example/" in str(info.value)
+    assert len(server.requests) == 1
