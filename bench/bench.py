@@ -9,7 +9,10 @@ compares with this module on the same calls against the same local server:
   the demo seed's five anomalies);
 - per call on a list of 1,000 anomalies (served by the local server's fault injection);
 - `import grantex` (a fresh interpreter each time, several runs; grantex==0.7.2 and this
-  module only).
+  module only);
+- asyncio: 1,000 small calls (`list` of the five anomalies, `acknowledge`) with 50 in
+  flight on ONE client and ONE event loop, the wall time of the 1,000 calls, and the loop's
+  worst lag meanwhile (a ticker coroutine sleeping 1 ms in a loop: how late it wakes).
 
 The peers, each returning what a user of the documented SDK gets (frozen objects with the
 documented fields, `metadata` a dict), each in its own process:
@@ -18,12 +21,21 @@ documented fields, `metadata` a dict), each in its own process:
 - "urllib3 + msgspec Structs" and "httpx + orjson dataclasses": bench/_peers.py;
 - the Rust crate: examples/bench_list.rs (`cargo build --release --example bench_list`).
 
+and in asyncio (bench/_async_worker.py, one run per peer and scenario, each in its process):
+
+- this module's `AsyncGrantex` (`await client.anomalies.list()`);
+- grantex==0.7.2 (sync) through `asyncio.to_thread(client.anomalies.list)`, the loop's
+  default executor a `ThreadPoolExecutor(max_workers=50)`;
+- "httpx.AsyncClient + json dataclasses": `httpx.AsyncClient` (50 connections allowed),
+  `json.loads` and the frozen dataclasses of the sync httpx peer (bench/_peer_httpx.py).
+
 Each figure is the median of several rounds, all peers interleaved; the table shows the
 median over the interleaved runs, and each peer's time divided by this module's. Then one
 PASS/MISS line per target.
 
     python bench/bench.py                 # sets everything up on first use
-    python bench/bench.py --quick         # a smoke run: fewer calls and rounds
+    python bench/bench.py --quick         # a smoke run: fewer calls and rounds (asyncio:
+                                          # the same 1,000 calls, fewer rounds)
     python bench/bench.py --ours .venv/bin/python   # an interpreter where the module is
                                                     # already installed (release build!)
 
@@ -55,16 +67,24 @@ BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 WORKER = BENCH / "_worker.py"
 PEERS = BENCH / "_peers.py"
+ASYNC_WORKER = BENCH / "_async_worker.py"
 SDK_VERSION = "0.7.2"
 # The hand-rolled peers' libraries, pinned so that runs compare.
 URLLIB3_MSGSPEC = ("urllib3==2.8.0", "msgspec==0.22.0")
-HTTPX_ORJSON = ("httpx==0.28.1", "orjson==3.13.0")
+# sniffio: httpcore imports it several times per request of httpx.AsyncClient (and
+# each failed import searches sys.path again); httpx no longer pulls it in (anyio 4 dropped
+# it), so it is installed for the strongest asyncio peer. The sync peer never imports it.
+HTTPX_ORJSON = ("httpx==0.28.1", "orjson==3.13.0", "sniffio==1.3.1")
 
 SDK = "grantex==0.7.2"
 OURS = "this module"
 MSGSPEC = "urllib3 + msgspec Structs"
 HTTPX = "httpx + orjson dataclasses"
 RUST = "Rust crate (bench_list)"
+# The asyncio peers (this module's is OURS, its AsyncGrantex).
+SDK_THREADS = "grantex==0.7.2 + to_thread"
+HTTPX_ASYNC = "httpx.AsyncClient + json"
+LAG_BOUND = 0.005  # seconds: the worst loop lag this module may cause
 
 
 def log(message: str) -> None:
@@ -200,7 +220,10 @@ class Peer:
     """The interpreter, for the peers whose `import grantex` is timed."""
 
 
-def run_peer(peer: Peer, url: str, key: str, scenario: str, calls: int, rounds: int) -> float:
+def run_worker(
+    peer: Peer, url: str, key: str, scenario: str, calls: int, rounds: int
+) -> dict[str, Any]:
+    """The JSON object a worker prints (`per_call` and `rounds` in seconds, ...)."""
     result = subprocess.run(
         [*peer.command, url, key, scenario, str(calls), str(rounds)],
         check=False,
@@ -209,7 +232,12 @@ def run_peer(peer: Peer, url: str, key: str, scenario: str, calls: int, rounds: 
     )
     if result.returncode != 0:
         raise SystemExit(f"{peer.name} failed on {scenario}:\n{result.stderr}")
-    return float(json.loads(result.stdout)["per_call"])
+    out: dict[str, Any] = json.loads(result.stdout)
+    return out
+
+
+def run_peer(peer: Peer, url: str, key: str, scenario: str, calls: int, rounds: int) -> float:
+    return float(run_worker(peer, url, key, scenario, calls, rounds)["per_call"])
 
 
 def import_time(python: Path, runs: int) -> float:
@@ -234,7 +262,7 @@ def check_implementations(sdk: Path, ours: Path, msgspec: Path, httpx: Path, rus
     log(f"  native module: {describe(ours, 'import grantex._native as n; print(n.__file__)')}")
     versions = "import importlib.metadata as m; print(*(n + '==' + m.version(n) for n in {}))"
     log(f"{MSGSPEC}: {describe(msgspec, versions.format(('urllib3', 'msgspec')))}")
-    log(f"{HTTPX}: {describe(httpx, versions.format(('httpx', 'orjson')))}")
+    log(f"{HTTPX}: {describe(httpx, versions.format(('httpx', 'orjson', 'sniffio')))}")
     log(f"{RUST}: {rust}")
 
 
@@ -253,6 +281,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, help="rounds per run (5, quick 3)")
     parser.add_argument("--interleave", type=int, help="runs per peer and scenario (2, quick 1)")
     parser.add_argument("--import-runs", type=int, help="fresh interpreters (15, quick 5)")
+    parser.add_argument("--async-calls", type=int, default=1000, help="asyncio: calls per round")
+    parser.add_argument("--in-flight", type=int, default=50, help="asyncio: calls in flight")
     args = parser.parse_args()
     quick = args.quick
     calls = args.calls or (50 if quick else 300)
@@ -274,6 +304,17 @@ def main() -> None:
         Peer(HTTPX, (str(httpx), str(PEERS), "--peer", "httpx-orjson")),
         Peer(RUST, (str(rust),)),
     ]
+    in_flight = ("--in-flight", str(args.in_flight))
+    async_peers = [
+        Peer(SDK_THREADS, (str(sdk), str(ASYNC_WORKER), "--peer", "grantex-threads", *in_flight)),
+        Peer(OURS, (str(ours), str(ASYNC_WORKER), "--peer", "grantex-async", *in_flight)),
+        Peer(HTTPX_ASYNC, (str(httpx), str(ASYNC_WORKER), "--peer", "httpx-async", *in_flight)),
+    ]
+    async_calls = args.async_calls
+    # asyncio label -> peer name -> (median seconds per call, worst loop lag in seconds,
+    # median over the rounds of each round's worst lag)
+    async_results: dict[str, dict[str, tuple[float, float, float]]] = {}
+    idle_lags: list[float] = []  # each asyncio run's loop lag with no calls
 
     # scenario label -> peer name -> median seconds per call
     results: dict[str, dict[str, float]] = {}
@@ -299,6 +340,34 @@ def main() -> None:
             runs[label] = f"{n} calls x {rounds} rounds, median of {interleave} run(s) each"
             log(f"  {label}: done")
 
+        async_scenarios = [
+            ("list", "list"),  # labelled with the anomalies in each list
+            ("acknowledge (1 anomaly)", "acknowledge"),
+        ]
+        for label, scenario in async_scenarios:
+            outs: dict[str, list[dict[str, Any]]] = {peer.name: [] for peer in async_peers}
+            for round_ in range(interleave):
+                for index, peer in enumerate(async_peers if round_ % 2 == 0 else async_peers[::-1]):
+                    # Accounts of their own: a detection run adds to an account's list.
+                    key = f"gx_bench_async_{index}_{scenario}_{round_}"
+                    out = run_worker(peer, url, key, scenario, async_calls, rounds)
+                    outs[peer.name].append(out)
+            totals = {out["total"] for runs_ in outs.values() for out in runs_}
+            if len(totals) != 1:
+                raise SystemExit(f"async {label}: the peers saw different totals: {outs}")
+            if scenario == "list":
+                label = f"list ({totals.pop()} anomalies)"
+            async_results[label] = {
+                name: (
+                    statistics.median(out["per_call"] for out in runs_),
+                    max(out["max_lag"] for out in runs_),
+                    statistics.median(lag for out in runs_ for lag in out["lags"]),
+                )
+                for name, runs_ in outs.items()
+            }
+            idle_lags.extend(out["idle_lag"] for runs_ in outs.values() for out in runs_)
+            log(f"  asyncio {label}: done")
+
     results["import grantex"] = {
         peer.name: import_time(peer.python, import_runs) for peer in peers if peer.python
     }
@@ -311,6 +380,27 @@ def main() -> None:
         for name, seconds in times.items():
             ratio = seconds / times[OURS]
             print(f"  {name:28}{seconds * 1e3:>9.3f} ms{ratio:>19.2f}x")
+    print(
+        f"\nasyncio: {async_calls:,} calls, {args.in_flight} in flight on one client and one "
+        f"event loop, x {rounds} rounds,\nmedian of {interleave} run(s) each; worst loop lag: "
+        "how late a 1 ms sleep wakes (worst of all rounds;\nin brackets the median round's worst)"
+    )
+    print(
+        f"{'':30}{f'per {async_calls:,} calls':>14}{'peer / this module':>21}{'worst loop lag':>24}"
+    )
+    for label, peer_results in async_results.items():
+        print(f"{label}, {async_calls:,} calls, {args.in_flight} in flight")
+        ours_per_call = peer_results[OURS][0]
+        for name, (per_call, lag, median_lag) in peer_results.items():
+            ratio = per_call / ours_per_call
+            wall = f"{per_call * async_calls * 1e3:.1f} ms"
+            lags = f"{lag * 1e3:.2f} ms ({median_lag * 1e3:.2f} ms)"
+            print(f"  {name:28}{wall:>14}{ratio:>20.2f}x{lags:>25}")
+    print(
+        f"(the same ticker with no calls, 0.5 s in each run's process: worst "
+        f"{max(idle_lags) * 1e3:.2f} ms, median {statistics.median(idle_lags) * 1e3:.2f} ms)"
+    )
+
     print("\n(grantex==0.7.2 / this module is how many times faster this module is; a peer")
     print(" below 1.00x is faster than this module)")
 
@@ -342,6 +432,18 @@ def main() -> None:
         f"  {ratio_check(from_rust <= 1.25)}  {big} from Python within 1.25x of the same list "
         f"from Rust: this module / {RUST} = {from_rust:.2f}x"
     )
+    for label, peer_results in async_results.items():
+        ours_per_call, ours_lag, _ = peer_results[OURS]
+        for peer_name, bound in ((SDK_THREADS, 5.0), (HTTPX_ASYNC, 2.0)):
+            value = peer_results[peer_name][0] / ours_per_call
+            print(
+                f"  {ratio_check(value >= bound)}  asyncio {label}, {args.in_flight} in flight: "
+                f"{peer_name} / this module >= {bound:.0f}x: {value:.2f}x"
+            )
+        print(
+            f"  {ratio_check(ours_lag < LAG_BOUND)}  asyncio {label}: this module's worst loop "
+            f"lag < {LAG_BOUND * 1e3:.0f} ms: {ours_lag * 1e3:.2f} ms"
+        )
     print(
         f"\nAll numbers from this one run: python {sys.version.split()[0]}, "
         f"{os.cpu_count()} cores, {time.strftime('%Y-%m-%d %H:%M')}."
