@@ -161,6 +161,30 @@ impl fmt::Display for ApiError {
 impl StdError for ApiError {}
 
 impl Error {
+    /// Says how many attempts a network failure or a timeout took, when there were several.
+    pub(crate) fn after_attempts(self, attempts: u32) -> Error {
+        if attempts < 2 {
+            return self;
+        }
+        let note = |message: String| format!("{message} (gave up after {attempts} attempts)");
+        match self {
+            Error::Network { message, source } => Error::Network {
+                message: note(message),
+                source,
+            },
+            Error::Timeout {
+                timeout,
+                message,
+                source,
+            } => Error::Timeout {
+                timeout,
+                message: note(message),
+                source,
+            },
+            other => other,
+        }
+    }
+
     /// The HTTP status, for errors that come from a response.
     pub fn status(&self) -> Option<u16> {
         match self {

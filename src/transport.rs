@@ -92,7 +92,7 @@ where
             },
         };
         if attempt >= policy.max_retries || !error.is_retryable() {
-            return Err(error);
+            return Err(error.after_attempts(attempt + 1));
         }
         let retry_after = error.as_api().and_then(|e| e.retry_after);
         tokio::time::sleep(policy.delay(attempt, retry_after)).await;

@@ -21,10 +21,14 @@ if TYPE_CHECKING:
 __all__ = [
     "GrantexApiError",
     "GrantexAuthError",
+    "GrantexBadRequestError",
     "GrantexClosedError",
     "GrantexDecodeError",
     "GrantexError",
     "GrantexNetworkError",
+    "GrantexNotFoundError",
+    "GrantexRateLimitError",
+    "GrantexServerError",
     "GrantexTimeoutError",
     "GrantexTokenError",
 ]
@@ -33,13 +37,18 @@ __all__ = [
 class GrantexError(Exception):
     """Base exception for all Grantex SDK errors."""
 
+    __module__ = "grantex"
+
 
 class GrantexApiError(GrantexError):
     """Raised when the Grantex API returns a non-2xx response.
 
-    ``str(error)`` is the server's message; ``body`` is the decoded JSON body (a dict),
-    else the text, else None when the body was empty.
+    ``message`` is the server's message; ``str(error)`` adds the status, the code and the
+    request id (``Anomaly not found (HTTP 404, NOT_FOUND, request id ...)``). ``body`` is
+    the decoded JSON body (a dict), else the text, else None when the body was empty.
     """
+
+    __module__ = "grantex"
 
     def __init__(
         self,
@@ -51,17 +60,26 @@ class GrantexApiError(GrantexError):
         rate_limit: RateLimit | None = None,
     ) -> None:
         super().__init__(message)
+        self.message = message
         self.status_code = status_code
         self.body = body
         self.request_id = request_id
         self.code = code
         self.rate_limit = rate_limit
 
+    def __str__(self) -> str:
+        details = [] if self.message == f"HTTP {self.status_code}" else [f"HTTP {self.status_code}"]
+        if self.code:
+            details.append(self.code)
+        if self.request_id:
+            details.append(f"request id {self.request_id}")
+        return f"{self.message} ({', '.join(details)})" if details else self.message
+
     def __reduce__(self) -> tuple[Any, ...]:
         return (
             type(self),
             (
-                str(self),
+                self.message,
                 self.status_code,
                 self.body,
                 self.request_id,
@@ -74,9 +92,55 @@ class GrantexApiError(GrantexError):
 class GrantexAuthError(GrantexApiError):
     """Raised on 401 or 403 responses."""
 
+    __module__ = "grantex"
+
+
+class GrantexBadRequestError(GrantexApiError):
+    """Raised on 400 responses (an argument the server refused)."""
+
+    __module__ = "grantex"
+
+
+class GrantexNotFoundError(GrantexApiError):
+    """Raised on 404 responses."""
+
+    __module__ = "grantex"
+
+
+class GrantexRateLimitError(GrantexApiError):
+    """Raised on 429 responses, once the retries are spent. ``retry_after`` is how many
+    seconds the server asked to wait (None when it did not say)."""
+
+    __module__ = "grantex"
+
+    def __init__(
+        self,
+        message: str,
+        status_code: int,
+        body: Any = None,
+        request_id: str | None = None,
+        code: str | None = None,
+        rate_limit: RateLimit | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message, status_code, body, request_id, code, rate_limit)
+        self.retry_after = retry_after
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        cls, args = super().__reduce__()
+        return (cls, (*args, self.retry_after))
+
+
+class GrantexServerError(GrantexApiError):
+    """Raised on 5xx responses, once the retries (for 502, 503, 504) are spent."""
+
+    __module__ = "grantex"
+
 
 class GrantexTokenError(GrantexError):
     """Raised when JWT verification or decoding fails."""
+
+    __module__ = "grantex"
 
 
 class GrantexNetworkError(GrantexError):
@@ -86,6 +150,8 @@ class GrantexNetworkError(GrantexError):
     ``ConnectionError``, ``TimeoutError``) whose message is the chain of causes reported
     by the Rust HTTP stack.
     """
+
+    __module__ = "grantex"
 
     def __init__(self, message: str, cause: BaseException | None = None) -> None:
         super().__init__(message)
@@ -98,10 +164,14 @@ class GrantexNetworkError(GrantexError):
 class GrantexTimeoutError(GrantexNetworkError):
     """Raised when no complete answer arrived within the client's ``timeout``."""
 
+    __module__ = "grantex"
+
 
 class GrantexDecodeError(GrantexError):
     """Raised when a 2xx response's body is not what the API describes (not JSON,
     truncated, missing fields). ``excerpt`` holds the body's first characters."""
+
+    __module__ = "grantex"
 
     def __init__(
         self,
@@ -122,3 +192,5 @@ class GrantexDecodeError(GrantexError):
 class GrantexClosedError(GrantexError, ValueError):
     """Raised by a call on a client after ``close()`` (a ``ValueError`` too, like an
     operation on a closed file)."""
+
+    __module__ = "grantex"

@@ -14,9 +14,13 @@ from grantex import (
     Grantex,
     GrantexApiError,
     GrantexAuthError,
+    GrantexBadRequestError,
     GrantexDecodeError,
     GrantexError,
     GrantexNetworkError,
+    GrantexNotFoundError,
+    GrantexRateLimitError,
+    GrantexServerError,
     GrantexTimeoutError,
     RateLimit,
 )
@@ -34,7 +38,8 @@ def test_401_is_an_auth_error(client: Grantex, server: Server, fixture: str) -> 
     e = info.value
     body = wire_json(fixture)
     assert isinstance(e, GrantexApiError) and isinstance(e, GrantexError)
-    assert str(e) == body["message"]
+    assert e.message == body["message"]
+    assert str(e) == f"{body['message']} (HTTP 401, {body['code']}, request id {body['requestId']})"
     assert e.status_code == 401
     assert e.body == body
     assert e.code == "UNAUTHORIZED"
@@ -54,7 +59,7 @@ def test_403_is_an_auth_error(client: Grantex, server: Server) -> None:
         "FORBIDDEN",
         "req-403",
     )
-    assert str(info.value) == "Forbidden"
+    assert info.value.message == "Forbidden"
 
 
 def test_404_application_shape(client: Grantex, server: Server) -> None:
@@ -62,8 +67,12 @@ def test_404_application_shape(client: Grantex, server: Server) -> None:
     with pytest.raises(GrantexApiError) as info:
         client.anomalies.acknowledge("anm_unknown")
     e = info.value
-    assert type(e) is GrantexApiError
-    assert str(e) == "Anomaly not found"
+    assert type(e) is GrantexNotFoundError
+    assert type(e).__module__ == "grantex"  # tracebacks show grantex.GrantexNotFoundError
+    assert e.message == "Anomaly not found"
+    assert str(e) == (
+        "Anomaly not found (HTTP 404, NOT_FOUND, request id 4c4a6715-107c-409f-91d4-dcea5dbd460e)"
+    )
     assert e.args == ("Anomaly not found",)
     assert (e.status_code, e.code) == (404, "NOT_FOUND")
     assert e.request_id == "4c4a6715-107c-409f-91d4-dcea5dbd460e"
@@ -76,9 +85,10 @@ def test_404_framework_shape(client: Grantex, server: Server) -> None:
     with pytest.raises(GrantexApiError) as info:
         client.anomalies.acknowledge("anm_01M88N1MW8Q7ESJ7JDVT54D642")
     e = info.value
-    assert str(e).startswith("Route POST:/v1/anomalies/")
+    assert e.message.startswith("Route POST:/v1/anomalies/")
+    assert str(e) == f"{e.message} (HTTP 404)"
     assert (e.status_code, e.code, e.request_id) == (404, None, None)
-    assert e.body == {"message": str(e), "error": "Not Found", "statusCode": 404}
+    assert e.body == {"message": e.message, "error": "Not Found", "statusCode": 404}
 
 
 def test_400(client: Grantex, server: Server) -> None:
@@ -86,6 +96,7 @@ def test_400(client: Grantex, server: Server) -> None:
     with pytest.raises(GrantexApiError) as info:
         client.anomalies.acknowledge("anm_1")
     assert (info.value.status_code, info.value.code) == (400, "BAD_REQUEST")
+    assert type(info.value) is GrantexBadRequestError
 
 
 def test_html_502_from_a_proxy(server: Server) -> None:
@@ -94,7 +105,8 @@ def test_html_502_from_a_proxy(server: Server) -> None:
     with no_retries(server) as client, pytest.raises(GrantexApiError) as info:
         client.anomalies.list()
     e = info.value
-    assert str(e) == "HTTP 502"
+    assert str(e) == e.message == "HTTP 502"
+    assert type(e) is GrantexServerError
     assert (e.status_code, e.body, e.code, e.request_id, e.rate_limit) == (
         502,
         html,
@@ -207,7 +219,7 @@ def test_exceptions_pickle_with_their_attributes(client: Grantex, server: Server
     with pytest.raises(GrantexApiError) as info:
         client.anomalies.acknowledge("anm_unknown")
     api = pickle.loads(pickle.dumps(info.value))
-    assert type(api) is GrantexApiError
+    assert type(api) is GrantexNotFoundError
     assert (str(api), api.status_code, api.body, api.request_id, api.code, api.rate_limit) == (
         str(info.value),
         404,
@@ -281,7 +293,7 @@ def test_no_key_in_any_error(server: Server) -> None:
     capture(lambda: Grantex(api_key=SECRET, base_url="::bad::"))
     assert [type(e).__name__ for e in errors] == [
         "GrantexAuthError",
-        "GrantexApiError",
+        "GrantexNotFoundError",
         "GrantexDecodeError",
         "GrantexTimeoutError",
         "ValueError",
@@ -308,3 +320,33 @@ def test_a_redirect_is_an_api_error_and_is_not_followed(client: Grantex, server:
     assert info.value.status_code == 302
     assert "redirected to http://elsewhere.example/" in str(info.value)
     assert len(server.requests) == 1
+
+
+def test_every_exception_shows_as_grantex_in_tracebacks() -> None:
+    import grantex
+
+    for name in grantex.__all__:
+        value = getattr(grantex, name)
+        if isinstance(value, type) and issubclass(value, BaseException):
+            assert value.__module__ == "grantex", name
+            assert getattr(grantex, value.__qualname__) is value
+
+
+def test_429_is_a_rate_limit_error_with_retry_after(server: Server) -> None:
+    server.wire("list-plan-rate-limited-429")
+    with no_retries(server) as client, pytest.raises(GrantexRateLimitError) as info:
+        client.anomalies.list()
+    e = info.value
+    assert isinstance(e, GrantexApiError) and e.status_code == 429
+    assert e.retry_after is not None and e.retry_after > 0
+    copy = pickle.loads(pickle.dumps(e))
+    assert (type(copy), copy.retry_after, str(copy)) == (type(e), e.retry_after, str(e))
+
+
+def test_a_network_error_says_how_many_attempts_were_made() -> None:
+    with (
+        Grantex(api_key=API_KEY, base_url=f"http://127.0.0.1:{unused_port()}", max_retries=1) as c,
+        pytest.raises(GrantexNetworkError) as info,
+    ):
+        c.anomalies.list()
+    assert "gave up after 2 attempts" in str(info.value)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 import testing_helpers
-from grantex import Grantex, GrantexApiError
+from grantex import Grantex, GrantexApiError, GrantexNotFoundError
 from grantex.testing import GrantexTestServer
 from testing_helpers import found, only, record
 
@@ -57,7 +57,7 @@ def test_accounts_are_isolated(server: GrantexTestServer, client: Grantex) -> No
         with pytest.raises(GrantexApiError) as info:
             other.anomalies.acknowledge(mine.id)
         error = info.value
-        assert type(error) is GrantexApiError
+        assert type(error) is GrantexNotFoundError
         assert error.status_code == 404
         assert error.code == "NOT_FOUND"
         assert error.request_id

@@ -56,7 +56,7 @@ def test_without_retries_the_status_is_raised(server: GrantexTestServer) -> None
         assert info.value.body == body
         assert info.value.code == "MAINTENANCE"
         assert info.value.request_id == "req_1"
-        assert str(info.value) == "Down for maintenance"
+        assert info.value.message == "Down for maintenance"
         # The default body: the hosted error shape.
         with pytest.raises(GrantexApiError) as info:
             c.anomalies.list()

@@ -5,6 +5,8 @@
 //! | Rust | Python |
 //! | --- | --- |
 //! | `Api` with 401 or 403 | `GrantexAuthError(message, status_code, body, request_id, code, rate_limit)` |
+//! | `Api` with 400, 404, 5xx | `GrantexBadRequestError`, `GrantexNotFoundError`, `GrantexServerError`, same arguments |
+//! | `Api` with 429 | `GrantexRateLimitError(..., retry_after)` (seconds, or None) |
 //! | `Api` otherwise | `GrantexApiError(...)`, same arguments |
 //! | `Network` | `GrantexNetworkError("Network error: ...", cause=OSError subclass)` |
 //! | `Timeout` | `GrantexTimeoutError("Request timed out ...", cause=TimeoutError)` |
@@ -26,6 +28,10 @@ use crate::convert::{json_to_python, to_python};
 
 import_exception!(grantex._errors, GrantexApiError);
 import_exception!(grantex._errors, GrantexAuthError);
+import_exception!(grantex._errors, GrantexBadRequestError);
+import_exception!(grantex._errors, GrantexNotFoundError);
+import_exception!(grantex._errors, GrantexRateLimitError);
+import_exception!(grantex._errors, GrantexServerError);
 import_exception!(grantex._errors, GrantexNetworkError);
 import_exception!(grantex._errors, GrantexTimeoutError);
 import_exception!(grantex._errors, GrantexDecodeError);
@@ -75,8 +81,8 @@ fn build(py: Python<'_>, error: grantex::Error) -> PyResult<PyErr> {
                 None => py.None().into_bound(py),
             };
             let rate_limit = to_python(py, &e.rate_limit)?;
-            let is_auth = e.is_auth();
             let e = *e;
+            let retry_after = e.retry_after.map(|wait| wait.as_secs_f64());
             let args = (
                 e.message,
                 e.status,
@@ -85,10 +91,24 @@ fn build(py: Python<'_>, error: grantex::Error) -> PyResult<PyErr> {
                 e.code,
                 rate_limit.unbind(),
             );
-            if is_auth {
-                GrantexAuthError::new_err(args)
-            } else {
-                GrantexApiError::new_err(args)
+            match e.status {
+                401 | 403 => GrantexAuthError::new_err(args),
+                400 => GrantexBadRequestError::new_err(args),
+                404 => GrantexNotFoundError::new_err(args),
+                429 => {
+                    let (message, status, body, request_id, code, rate_limit) = args;
+                    GrantexRateLimitError::new_err((
+                        message,
+                        status,
+                        body,
+                        request_id,
+                        code,
+                        rate_limit,
+                        retry_after,
+                    ))
+                }
+                500..=599 => GrantexServerError::new_err(args),
+                _ => GrantexApiError::new_err(args),
             }
         }
         Error::Network { message, source } => {
