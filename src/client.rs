@@ -513,6 +513,11 @@ impl fmt::Debug for GrantexBuilder {
 /// Checks the base URL and drops trailing slashes, so paths never start with `//`.
 fn normalize_base_url(raw: &str) -> Result<String, Error> {
     let trimmed = raw.trim();
+    if !trimmed.contains("://") {
+        return Err(Error::Config(format!(
+            "base_url {trimmed:?} has no scheme: use \"http://{trimmed}\" or \"https://{trimmed}\""
+        )));
+    }
     let url = url::Url::parse(trimmed)
         .map_err(|e| Error::Config(format!("base_url {trimmed:?} is not a valid URL: {e}")))?;
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {

@@ -278,6 +278,10 @@ class _ClientBase:
         timeout: float = _DEFAULT_TIMEOUT,
         max_retries: int = _DEFAULT_MAX_RETRIES,
     ) -> None:
+        _check("api_key", api_key, str, "a str or None", optional=True)
+        _check("base_url", base_url, str, "a str or None", optional=True)
+        _check("timeout", timeout, (int, float), "a number of seconds")
+        _check("max_retries", max_retries, int, "an int")
         self._native = _native.Client(
             api_key=api_key,
             base_url=base_url,
@@ -391,3 +395,17 @@ def _json(name: str, value: Mapping[str, Any] | None) -> str | None:
     if not isinstance(value, Mapping):
         raise TypeError(f"{name} must be a dict, not {type(value).__name__}")
     return json.dumps(dict(value), allow_nan=False)
+
+
+def _check(
+    name: str,
+    value: object,
+    types: type | tuple[type, ...],
+    expected: str,
+    *,
+    optional: bool = False,
+) -> None:
+    """A ``TypeError`` naming the parameter (``bool`` is not taken for a number)."""
+    if (value is None and optional) or (isinstance(value, types) and not isinstance(value, bool)):
+        return
+    raise TypeError(f"{name} must be {expected}, not {type(value).__name__}")

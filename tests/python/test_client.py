@@ -158,3 +158,24 @@ def test_context_manager_and_close(server: Server) -> None:
     with pytest.raises(GrantexClosedError):
         client.anomalies.acknowledge("anm_1")
     assert len(server.requests) == 1
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"api_key": 123}, "api_key must be a str or None, not int"),
+        ({"api_key": "k", "base_url": b"http://h"}, "base_url must be a str or None, not bytes"),
+        ({"api_key": "k", "timeout": "5"}, "timeout must be a number of seconds, not str"),
+        ({"api_key": "k", "max_retries": True}, "max_retries must be an int, not bool"),
+    ],
+)
+def test_wrong_argument_types_name_the_parameter(kwargs: dict[str, object], message: str) -> None:
+    with pytest.raises(TypeError) as info:
+        Grantex(**kwargs)  # type: ignore[arg-type]
+    assert str(info.value) == message
+
+
+def test_a_base_url_without_a_scheme_gets_a_hint() -> None:
+    with pytest.raises(ValueError) as info:
+        Grantex(api_key="k", base_url="127.0.0.1:8080")
+    assert 'use "http://127.0.0.1:8080" or "https://127.0.0.1:8080"' in str(info.value)
