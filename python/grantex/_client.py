@@ -31,6 +31,7 @@ _USER_AGENT = f"grantex-python/{_native.__version__} (rust)"
 # The Rust client's defaults, shown in the signatures (they are applied in Rust).
 _DEFAULT_TIMEOUT = _native.DEFAULT_TIMEOUT
 _DEFAULT_MAX_RETRIES = _native.DEFAULT_MAX_RETRIES
+_DEFAULT_MAX_RETRY_AFTER = _native.DEFAULT_MAX_RETRY_AFTER
 
 
 class AnomaliesClient:
@@ -277,17 +278,20 @@ class _ClientBase:
         base_url: str | None = None,
         timeout: float = _DEFAULT_TIMEOUT,
         max_retries: int = _DEFAULT_MAX_RETRIES,
+        max_retry_after: float = _DEFAULT_MAX_RETRY_AFTER,
     ) -> None:
         _check("api_key", api_key, str, "a str or None", optional=True)
         _check("base_url", base_url, str, "a str or None", optional=True)
         _check("timeout", timeout, (int, float), "a number of seconds")
         _check("max_retries", max_retries, int, "an int")
+        _check("max_retry_after", max_retry_after, (int, float), "a number of seconds")
         self._native = _native.Client(
             api_key=api_key,
             base_url=base_url,
             timeout=float(timeout),
             max_retries=max_retries,
             user_agent=_USER_AGENT,
+            max_retry_after=float(max_retry_after),
         )
 
     @property
@@ -316,7 +320,8 @@ class Grantex(_ClientBase, Closing):
 
     ``api_key`` falls back to ``GRANTEX_API_KEY``; ``base_url`` (when not given or None)
     to ``GRANTEX_BASE_URL``, else ``https://api.grantex.dev``. ``timeout`` is per attempt,
-    in seconds; ``max_retries`` retries follow a 429, 502, 503, 504 or a network failure.
+    in seconds; ``max_retries`` retries follow a 429, 502, 503, 504 or a network failure;
+    a ``Retry-After`` longer than ``max_retry_after`` seconds is waited for that long.
 
     One client can be shared by many threads, and survives ``os.fork()`` (the child gets
     fresh connections). After ``close()``, calls raise ``GrantexClosedError`` (a
@@ -332,9 +337,14 @@ class Grantex(_ClientBase, Closing):
         base_url: str | None = None,
         timeout: float = _DEFAULT_TIMEOUT,
         max_retries: int = _DEFAULT_MAX_RETRIES,
+        max_retry_after: float = _DEFAULT_MAX_RETRY_AFTER,
     ) -> None:
         super().__init__(
-            api_key=api_key, base_url=base_url, timeout=timeout, max_retries=max_retries
+            api_key=api_key,
+            base_url=base_url,
+            timeout=timeout,
+            max_retries=max_retries,
+            max_retry_after=max_retry_after,
         )
         self.anomalies = AnomaliesClient(self._native)
 
@@ -363,9 +373,14 @@ class AsyncGrantex(_ClientBase):
         base_url: str | None = None,
         timeout: float = _DEFAULT_TIMEOUT,
         max_retries: int = _DEFAULT_MAX_RETRIES,
+        max_retry_after: float = _DEFAULT_MAX_RETRY_AFTER,
     ) -> None:
         super().__init__(
-            api_key=api_key, base_url=base_url, timeout=timeout, max_retries=max_retries
+            api_key=api_key,
+            base_url=base_url,
+            timeout=timeout,
+            max_retries=max_retries,
+            max_retry_after=max_retry_after,
         )
         self.anomalies = AsyncAnomaliesClient(self._native)
 

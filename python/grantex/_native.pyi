@@ -19,6 +19,7 @@ from ._models import (
 __version__: str
 DEFAULT_TIMEOUT: float
 DEFAULT_MAX_RETRIES: int
+DEFAULT_MAX_RETRY_AFTER: float
 DEFAULT_BASE_URL: str
 
 @final
@@ -33,6 +34,7 @@ class Client:
         timeout: float | None,
         max_retries: int | None,
         user_agent: str | None,
+        max_retry_after: float | None = None,
     ) -> Client: ...
     def detect(self) -> DetectAnomaliesResponse: ...
     def list(self, unacknowledged: bool) -> ListAnomaliesResponse: ...

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import time
 
 import grantex
 import pytest
@@ -179,3 +180,14 @@ def test_a_base_url_without_a_scheme_gets_a_hint() -> None:
     with pytest.raises(ValueError) as info:
         Grantex(api_key="k", base_url="127.0.0.1:8080")
     assert 'use "http://127.0.0.1:8080" or "https://127.0.0.1:8080"' in str(info.value)
+
+
+def test_max_retry_after_caps_the_servers_retry_after(server: Server) -> None:
+    server.reply(503, {"message": "busy"}, headers=[("retry-after", "3600")])
+    server.wire("list-200")
+    with Grantex(api_key=API_KEY, base_url=server.url, max_retry_after=0.2) as client:
+        started = time.monotonic()
+        assert client.anomalies.list().total == 4
+        assert time.monotonic() - started < 2
+    with pytest.raises(ValueError, match="max_retry_after"):
+        Grantex(api_key=API_KEY, max_retry_after=-1)

@@ -138,13 +138,14 @@ client_methods! {
     fixed {
     /// `None` leaves a setting to the Rust builder (its default, or the environment's).
     #[new]
-    #[pyo3(signature = (*, api_key, base_url, timeout, max_retries, user_agent))]
+    #[pyo3(signature = (*, api_key, base_url, timeout, max_retries, user_agent, max_retry_after=None))]
     fn new(
         api_key: Option<String>,
         base_url: Option<String>,
         timeout: Option<f64>,
         max_retries: Option<i64>,
         user_agent: Option<String>,
+        max_retry_after: Option<f64>,
     ) -> Result<Self, Failure> {
         let mut builder = Grantex::builder();
         if let Some(key) = api_key {
@@ -167,6 +168,12 @@ client_methods! {
                 PyValueError::new_err("max_retries must be a non-negative integer below 2**32")
             })?;
             builder = builder.max_retries(retries);
+        }
+        if let Some(wait) = max_retry_after {
+            let wait = Duration::try_from_secs_f64(wait).map_err(|_| {
+                PyValueError::new_err("max_retry_after must be a non-negative, finite number of seconds")
+            })?;
+            builder = builder.max_retry_after(wait);
         }
         if let Some(user_agent) = user_agent {
             builder = builder.user_agent(user_agent);
@@ -354,6 +361,10 @@ fn native_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     // The Rust client's defaults, shown in the Python signature (one place for both).
     m.add("DEFAULT_TIMEOUT", grantex::DEFAULT_TIMEOUT.as_secs_f64())?;
     m.add("DEFAULT_MAX_RETRIES", grantex::DEFAULT_MAX_RETRIES)?;
+    m.add(
+        "DEFAULT_MAX_RETRY_AFTER",
+        grantex::DEFAULT_MAX_RETRY_AFTER.as_secs_f64(),
+    )?;
     m.add("DEFAULT_BASE_URL", grantex::DEFAULT_BASE_URL)?;
     m.add_class::<Client>()?;
     aio::register(m)?;
