@@ -270,6 +270,11 @@ class _ClientBase:
     defaults and environment fallbacks are the Rust client's)."""
 
     _native: _native.Client
+    anomalies: AnomaliesClient | AsyncAnomaliesClient
+
+    def _operations(self) -> AnomaliesClient | AsyncAnomaliesClient:
+        """The ``anomalies`` operations of this kind of client."""
+        raise NotImplementedError
 
     def __init__(
         self,
@@ -293,6 +298,7 @@ class _ClientBase:
             user_agent=_USER_AGENT,
             max_retry_after=float(max_retry_after),
         )
+        self.anomalies = self._operations()
 
     @property
     def base_url(self) -> str:
@@ -330,23 +336,8 @@ class Grantex(_ClientBase, Closing):
 
     anomalies: AnomaliesClient
 
-    def __init__(
-        self,
-        *,
-        api_key: str | None = None,
-        base_url: str | None = None,
-        timeout: float = _DEFAULT_TIMEOUT,
-        max_retries: int = _DEFAULT_MAX_RETRIES,
-        max_retry_after: float = _DEFAULT_MAX_RETRY_AFTER,
-    ) -> None:
-        super().__init__(
-            api_key=api_key,
-            base_url=base_url,
-            timeout=timeout,
-            max_retries=max_retries,
-            max_retry_after=max_retry_after,
-        )
-        self.anomalies = AnomaliesClient(self._native)
+    def _operations(self) -> AnomaliesClient:
+        return AnomaliesClient(self._native)
 
     def close(self) -> None:
         """Releases the connections. Idempotent."""
@@ -366,23 +357,8 @@ class AsyncGrantex(_ClientBase):
 
     anomalies: AsyncAnomaliesClient
 
-    def __init__(
-        self,
-        *,
-        api_key: str | None = None,
-        base_url: str | None = None,
-        timeout: float = _DEFAULT_TIMEOUT,
-        max_retries: int = _DEFAULT_MAX_RETRIES,
-        max_retry_after: float = _DEFAULT_MAX_RETRY_AFTER,
-    ) -> None:
-        super().__init__(
-            api_key=api_key,
-            base_url=base_url,
-            timeout=timeout,
-            max_retries=max_retries,
-            max_retry_after=max_retry_after,
-        )
-        self.anomalies = AsyncAnomaliesClient(self._native)
+    def _operations(self) -> AsyncAnomaliesClient:
+        return AsyncAnomaliesClient(self._native)
 
     async def close(self) -> None:
         """Releases the connections; calls in flight are not waited for. Idempotent."""
