@@ -48,7 +48,7 @@ pub(crate) fn to_python<'py, T: Serialize + ?Sized>(
     let context = Context {
         py,
         classes: RefCell::new(Vec::new()),
-        field: Cell::new(None),
+        current_field: Cell::new(None),
         strings: RefCell::new(HashMap::default()),
     };
     value
@@ -138,7 +138,7 @@ struct Context<'py> {
     py: Python<'py>,
     classes: RefCell<Vec<StructType<'py>>>,
     /// The field whose value is being converted: (struct type, field index).
-    field: Cell<Option<(usize, usize)>>,
+    current_field: Cell<Option<(usize, usize)>>,
     strings: RefCell<HashMap<Box<str>, Bound<'py, PyString>, foldhash::fast::RandomState>>,
 }
 
@@ -213,7 +213,7 @@ impl<'py> Context<'py> {
 
     /// A `str`, shared with the equal strings of the response if its field repeats.
     fn string(&self, text: &str) -> Bound<'py, PyString> {
-        if let Some((struct_type, index)) = self.field.get() {
+        if let Some((struct_type, index)) = self.current_field.get() {
             let mut classes = self.classes.borrow_mut();
             let field = &mut classes[struct_type].fields[index];
             if field.shares_strings() {
@@ -567,9 +567,9 @@ impl<'py> ser::SerializeStruct for Struct<'_, 'py> {
             } => {
                 let (index, name) = to.0.field(*struct_type, *position, key);
                 *position += 1;
-                let outer = to.0.field.replace(Some((*struct_type, index)));
+                let outer = to.0.current_field.replace(Some((*struct_type, index)));
                 let value = value.serialize(*to);
-                to.0.field.set(outer);
+                to.0.current_field.set(outer);
                 let value = value?;
                 // `object.__setattr__(instance, name, value)`: exactly how the frozen
                 // dataclass `__init__` stores each field (the class's own `__setattr__`
