@@ -267,3 +267,31 @@ def test_the_async_example_runs_against_the_demo_server(server: GrantexTestServe
     assert done.stdout.rstrip().endswith("Acknowledged 4 anomalies")
     with Grantex(api_key="gx_live_...", base_url=server.url) as client:
         assert client.anomalies.list(unacknowledged=True).total == 0
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to a child process")
+def test_ctrl_c_in_asyncio_run_interrupts_a_waiting_call(server: GrantexTestServer) -> None:
+    import signal
+
+    server.delay_next(30.0, path="/v1/anomalies")
+    script = (
+        "import asyncio, sys\n"
+        "from grantex import AsyncGrantex\n"
+        "async def main():\n"
+        f"    async with AsyncGrantex(api_key='gx_int', base_url={server.url!r}) as c:\n"
+        "        print('calling', flush=True)\n"
+        "        await c.anomalies.list()\n"
+        "asyncio.run(main())\n"
+    )
+    child = subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    assert child.stdout is not None
+    assert child.stdout.readline() == "calling\n"
+    time.sleep(0.3)
+    started = time.monotonic()
+    child.send_signal(signal.SIGINT)
+    _, stderr = child.communicate(timeout=20)
+    assert time.monotonic() - started < 5, "the call was not interrupted"
+    assert child.returncode != 0
+    assert "KeyboardInterrupt" in stderr and "Fatal" not in stderr, stderr
