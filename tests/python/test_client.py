@@ -193,3 +193,12 @@ def test_max_retry_after_caps_the_servers_retry_after(server: Server) -> None:
         assert time.monotonic() - started < 2
     with pytest.raises(ValueError, match="max_retry_after"):
         Grantex(api_key=API_KEY, max_retry_after=-1)
+
+
+def test_repr_works_on_half_built_objects() -> None:
+    from grantex.testing import GrantexTestServer
+
+    client = Grantex.__new__(Grantex)
+    assert repr(client) == "Grantex(base_url=None)"
+    server = GrantexTestServer.__new__(GrantexTestServer)
+    assert repr(server) == "<GrantexTestServer (not started)>"

@@ -335,5 +335,8 @@ class GrantexTestServer(Closing):
         self._native.close()
 
     def __repr__(self) -> str:
-        state = " closed" if self.closed else ""
-        return f"<GrantexTestServer url={self.url!r}{state}>"
+        native = getattr(self, "_native", None)
+        if native is None:  # the constructor failed: repr must still work (tracebacks, locals)
+            return "<GrantexTestServer (not started)>"
+        state = " closed" if native.closed else ""
+        return f"<GrantexTestServer url={native.url!r}{state}>"
