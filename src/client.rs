@@ -61,13 +61,40 @@ impl Grantex {
         self.shared.last_rate_limit()
     }
 
+    /// This client with another per-attempt timeout. The two share one connection pool
+    /// and one `last_rate_limit`: options for one call or one part of a program cost
+    /// nothing (`client.with_timeout(Duration::from_secs(5)).anomalies().detect()`).
+    pub fn with_timeout(&self, timeout: Duration) -> Result<Grantex, Error> {
+        if timeout.is_zero() {
+            return Err(Error::Config("timeout must be greater than zero".into()));
+        }
+        Ok(Grantex {
+            timeout,
+            ..self.clone()
+        })
+    }
+
+    /// This client with another number of retries (see [`Grantex::with_timeout`]).
+    pub fn with_max_retries(&self, max_retries: u32) -> Grantex {
+        let mut client = self.clone();
+        client.retry.max_retries = max_retries;
+        client
+    }
+
+    /// This client with another cap on `Retry-After` (see [`Grantex::with_timeout`]).
+    pub fn with_max_retry_after(&self, max_retry_after: Duration) -> Grantex {
+        let mut client = self.clone();
+        client.retry.max_retry_after = max_retry_after;
+        client
+    }
+
     /// The base URL requests go to, without a trailing slash.
     pub fn base_url(&self) -> &str {
         &self.base_url
     }
 
     /// The generated client, for operations this layer does not wrap. It sends the same
-    /// headers through the same pool, but without this layer's retries.
+    /// headers through the same pool, but without this layer's retries and timeout.
     pub fn generated(&self) -> &generated::Client {
         &self.api
     }
@@ -475,7 +502,6 @@ impl GrantexBuilder {
                 self.user_agent
                     .unwrap_or_else(|| format!("grantex-rust/{}", env!("CARGO_PKG_VERSION"))),
             )
-            .timeout(timeout)
             .pool_idle_timeout(POOL_IDLE_TIMEOUT)
             // A 3xx is an error (`ApiError::location`): another origin's answer is not
             // Grantex's, and following would turn a POST or PATCH into a GET.

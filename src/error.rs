@@ -35,9 +35,10 @@ pub enum Error {
         timeout: Duration,
         /// What was going on, with the chain of causes.
         message: String,
-        /// The underlying error.
+        /// The underlying error, when the HTTP stack reported one (a stalled attempt is
+        /// cut by the client's own timer, with none).
         #[source]
-        source: reqwest::Error,
+        source: Option<reqwest::Error>,
     },
 
     /// A 2xx response whose body is not what the API describes (truncated, not JSON,
@@ -231,7 +232,7 @@ impl Error {
             Error::Timeout {
                 timeout,
                 message,
-                source,
+                source: Some(source),
             }
         } else {
             Error::Network { message, source }

@@ -84,11 +84,18 @@ where
 {
     let mut attempt = 0;
     loop {
-        let error = match send().await {
-            Ok(value) => return Ok(value.into_inner()),
-            Err(e) => match classify::<T>(e, timeout).await {
+        // The timeout is this layer's, per attempt (connecting, headers and body), so that
+        // clients with other options can share one connection pool.
+        let error = match tokio::time::timeout(timeout, send()).await {
+            Ok(Ok(value)) => return Ok(value.into_inner()),
+            Ok(Err(e)) => match classify::<T>(e, timeout).await {
                 Ok(value) => return Ok(value),
                 Err(error) => error,
+            },
+            Err(_elapsed) => Error::Timeout {
+                timeout,
+                message: format!("no complete answer within {timeout:?}"),
+                source: None,
             },
         };
         if attempt >= policy.max_retries || !error.is_retryable() {

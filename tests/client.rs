@@ -655,3 +655,31 @@ async fn redirects_are_errors_and_are_not_followed() {
     assert!(!error.is_retryable());
     assert_eq!(server.requests().len(), 1, "followed nowhere, not retried");
 }
+
+#[tokio::test]
+async fn with_options_changes_one_client_and_shares_the_rest() {
+    let busy = || Canned::response(503, &[("retry-after", "0")], "");
+    let server = CannedServer::start([
+        busy(),
+        busy(),
+        Canned::wire("detect-200"),
+        Canned::Delay(Duration::from_secs(2), Box::new(Canned::wire("detect-200"))),
+    ])
+    .await;
+    let client = server.client().max_retries(3).build().unwrap();
+    let once = client.with_max_retries(0);
+    assert!(matches!(once.anomalies().detect().await, Err(Error::Api(e)) if e.status == 503));
+    client.anomalies().detect().await.unwrap(); // one 503, then the capture
+    assert_eq!(once.last_rate_limit(), client.last_rate_limit());
+    let quick = client.with_timeout(Duration::from_millis(200)).unwrap();
+    let started = Instant::now();
+    let error = quick
+        .with_max_retries(0)
+        .anomalies()
+        .detect()
+        .await
+        .unwrap_err();
+    assert!(matches!(error, Error::Timeout { .. }), "{error:?}");
+    assert!(started.elapsed() < Duration::from_secs(1));
+    assert!(client.with_timeout(Duration::ZERO).is_err());
+}

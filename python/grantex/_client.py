@@ -300,6 +300,34 @@ class _ClientBase:
         )
         self.anomalies = self._operations()
 
+    def with_options(
+        self,
+        *,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        max_retry_after: float | None = None,
+    ) -> Self:
+        """A client like this one with other options (None: unchanged), on the same
+        connection pool: ``client.with_options(timeout=5).anomalies.detect()``. Closing it
+        releases only its own hold on the pool."""
+        _check("timeout", timeout, (int, float), "a number of seconds or None", optional=True)
+        _check("max_retries", max_retries, int, "an int or None", optional=True)
+        _check(
+            "max_retry_after",
+            max_retry_after,
+            (int, float),
+            "a number of seconds or None",
+            optional=True,
+        )
+        copy = object.__new__(type(self))
+        copy._native = self._native.with_options(
+            timeout=None if timeout is None else float(timeout),
+            max_retries=max_retries,
+            max_retry_after=None if max_retry_after is None else float(max_retry_after),
+        )
+        copy.anomalies = copy._operations()
+        return copy
+
     @property
     def base_url(self) -> str:
         """The base URL requests go to, without a trailing slash."""

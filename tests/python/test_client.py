@@ -8,7 +8,14 @@ import time
 import grantex
 import pytest
 from conftest import API_KEY, Server
-from grantex import Grantex, GrantexClosedError, GrantexError, RateLimit
+from grantex import (
+    Grantex,
+    GrantexApiError,
+    GrantexClosedError,
+    GrantexError,
+    GrantexTimeoutError,
+    RateLimit,
+)
 
 MISSING_KEY = (
     "Grantex API key is required. Pass `api_key` or set the GRANTEX_API_KEY environment variable."
@@ -202,3 +209,38 @@ def test_repr_works_on_half_built_objects() -> None:
     assert repr(client) == "Grantex(base_url=None)"
     server = GrantexTestServer.__new__(GrantexTestServer)
     assert repr(server) == "<GrantexTestServer (not started)>"
+
+
+def test_with_options_changes_one_client_and_shares_the_pool(server: Server) -> None:
+    with Grantex(api_key=API_KEY, base_url=server.url, max_retries=2) as client:
+        quick = client.with_options(timeout=0.2, max_retries=0)
+        assert type(quick) is Grantex and quick.base_url == client.base_url
+        server.reply(200, {"anomalies": [], "total": 0}, delay=1.0)
+        with pytest.raises(GrantexTimeoutError, match="0.2s"):
+            quick.anomalies.list()
+        server.reply(503, {"message": "busy"}, headers=[("retry-after", "0")])
+        with pytest.raises(GrantexApiError):  # no retries on this one
+            quick.anomalies.list()
+        server.reply(503, {"message": "busy"}, headers=[("retry-after", "0")])
+        server.wire("list-200")
+        assert client.anomalies.list().total == 4  # the original still retries
+        assert quick.last_rate_limit == client.last_rate_limit  # one shared state
+        quick.close()
+        assert not client.closed and client.anomalies.list  # closing the copy leaves it
+        with pytest.raises(TypeError, match="timeout"):
+            client.with_options(timeout="5")  # type: ignore[arg-type]
+        with pytest.raises(ValueError, match="timeout"):
+            client.with_options(timeout=0)
+
+
+def test_async_with_options(server: Server) -> None:
+    import asyncio
+
+    from grantex import AsyncGrantex
+
+    async def main() -> int:
+        async with AsyncGrantex(api_key=API_KEY, base_url=server.url) as client:
+            server.wire("list-200")
+            return (await client.with_options(max_retries=0).anomalies.list()).total
+
+    assert asyncio.run(main()) == 4

@@ -155,25 +155,13 @@ client_methods! {
             builder = builder.base_url(url);
         }
         if let Some(timeout) = timeout {
-            let timeout = Duration::try_from_secs_f64(timeout)
-                .ok()
-                .filter(|t| !t.is_zero())
-                .ok_or_else(|| {
-                    PyValueError::new_err("timeout must be a positive, finite number of seconds")
-                })?;
-            builder = builder.timeout(timeout);
+            builder = builder.timeout(seconds("timeout", timeout)?);
         }
         if let Some(retries) = max_retries {
-            let retries = u32::try_from(retries).map_err(|_| {
-                PyValueError::new_err("max_retries must be a non-negative integer below 2**32")
-            })?;
-            builder = builder.max_retries(retries);
+            builder = builder.max_retries(retry_count(retries)?);
         }
         if let Some(wait) = max_retry_after {
-            let wait = Duration::try_from_secs_f64(wait).map_err(|_| {
-                PyValueError::new_err("max_retry_after must be a non-negative, finite number of seconds")
-            })?;
-            builder = builder.max_retry_after(wait);
+            builder = builder.max_retry_after(seconds("max_retry_after", wait)?);
         }
         if let Some(user_agent) = user_agent {
             builder = builder.user_agent(user_agent);
@@ -181,6 +169,39 @@ client_methods! {
         let client = builder.clone().build()?;
         Ok(Client {
             base_url: client.base_url().to_owned(),
+            builder,
+            client: ProcessLocal::new(client),
+            closed: AtomicBool::new(false),
+        })
+    }
+
+    /// A client with other options on the same connection pool (`None`: unchanged).
+    #[pyo3(signature = (*, timeout=None, max_retries=None, max_retry_after=None))]
+    fn with_options(
+        &self,
+        timeout: Option<f64>,
+        max_retries: Option<i64>,
+        max_retry_after: Option<f64>,
+    ) -> Result<Client, Failure> {
+        let mut builder = self.builder.clone();
+        let mut client = self.client()?;
+        if let Some(timeout) = timeout {
+            let timeout = seconds("timeout", timeout)?;
+            builder = builder.timeout(timeout);
+            client = client.with_timeout(timeout)?;
+        }
+        if let Some(retries) = max_retries {
+            let retries = retry_count(retries)?;
+            builder = builder.max_retries(retries);
+            client = client.with_max_retries(retries);
+        }
+        if let Some(wait) = max_retry_after {
+            let wait = seconds("max_retry_after", wait)?;
+            builder = builder.max_retry_after(wait);
+            client = client.with_max_retry_after(wait);
+        }
+        Ok(Client {
+            base_url: self.base_url.clone(),
             builder,
             client: ProcessLocal::new(client),
             closed: AtomicBool::new(false),
@@ -309,6 +330,22 @@ client_methods! {
         let mode: ResponseMode = mode.parse()?;
         c.anomalies().set_response_policy(mode).await
     };
+}
+
+/// Seconds from Python as a duration: finite and not negative (a zero timeout is refused by
+/// the Rust builder).
+fn seconds(name: &str, value: f64) -> PyResult<Duration> {
+    Duration::try_from_secs_f64(value).map_err(|_| {
+        PyValueError::new_err(format!(
+            "{name} must be a non-negative, finite number of seconds"
+        ))
+    })
+}
+
+fn retry_count(value: i64) -> PyResult<u32> {
+    u32::try_from(value).map_err(|_| {
+        PyValueError::new_err("max_retries must be a non-negative integer below 2**32")
+    })
 }
 
 /// A JSON object given as JSON text by the Python layer (`None` when not given).
