@@ -410,6 +410,8 @@ pub struct GrantexBuilder {
     max_retries: Option<u32>,
     max_retry_after: Option<Duration>,
     user_agent: Option<String>,
+    proxy: Option<String>,
+    ca_file: Option<std::path::PathBuf>,
 }
 
 impl GrantexBuilder {
@@ -440,6 +442,20 @@ impl GrantexBuilder {
     /// The longest `Retry-After` honoured (default 120 s); a longer one is cut to this.
     pub fn max_retry_after(mut self, wait: Duration) -> Self {
         self.max_retry_after = Some(wait);
+        self
+    }
+
+    /// Sends every request through this proxy (`http://`, `https://` or `socks5://` URL),
+    /// instead of the one `HTTP_PROXY`/`HTTPS_PROXY` name.
+    pub fn proxy(mut self, url: impl Into<String>) -> Self {
+        self.proxy = Some(url.into());
+        self
+    }
+
+    /// Trusts the root certificates of this PEM file too (a private CA), besides the
+    /// system's.
+    pub fn ca_file(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.ca_file = Some(path.into());
         self
     }
 
@@ -496,7 +512,32 @@ impl GrantexBuilder {
         let mut headers = HeaderMap::new();
         headers.insert(AUTHORIZATION, authorization);
 
-        let http = reqwest::Client::builder()
+        let mut http = reqwest::Client::builder();
+        if let Some(proxy) = &self.proxy {
+            // The message leaves the URL out: it may hold the proxy's credentials.
+            let proxy = reqwest::Proxy::all(proxy.as_str())
+                .map_err(|_| Error::Config("proxy is not a valid proxy URL".into()))?;
+            http = http.proxy(proxy);
+        }
+        if let Some(path) = &self.ca_file {
+            let pem = std::fs::read(path).map_err(|e| {
+                Error::Config(format!("could not read ca_file {}: {e}", path.display()))
+            })?;
+            let roots = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
+                Error::Config(format!(
+                    "ca_file {} holds no PEM certificate: {e}",
+                    path.display()
+                ))
+            })?;
+            if roots.is_empty() {
+                return Err(Error::Config(format!(
+                    "ca_file {} holds no PEM certificate",
+                    path.display()
+                )));
+            }
+            http = http.tls_certs_merge(roots);
+        }
+        let http = http
             .default_headers(headers)
             .user_agent(
                 self.user_agent
@@ -532,6 +573,8 @@ impl fmt::Debug for GrantexBuilder {
             .field("timeout", &self.timeout)
             .field("max_retries", &self.max_retries)
             .field("max_retry_after", &self.max_retry_after)
+            .field("proxy", &self.proxy.as_ref().map(|_| "[set]"))
+            .field("ca_file", &self.ca_file)
             .finish()
     }
 }

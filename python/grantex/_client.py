@@ -4,6 +4,8 @@ the extension's runtime instead of blocking a thread."""
 
 from __future__ import annotations
 
+import os
+
 from . import _native
 from ._closing import Closing
 
@@ -284,12 +286,16 @@ class _ClientBase:
         timeout: float = _DEFAULT_TIMEOUT,
         max_retries: int = _DEFAULT_MAX_RETRIES,
         max_retry_after: float = _DEFAULT_MAX_RETRY_AFTER,
+        proxy: str | None = None,
+        ca_file: str | os.PathLike[str] | None = None,
     ) -> None:
         _check("api_key", api_key, str, "a str or None", optional=True)
         _check("base_url", base_url, str, "a str or None", optional=True)
         _check("timeout", timeout, (int, float), "a number of seconds")
         _check("max_retries", max_retries, int, "an int")
         _check("max_retry_after", max_retry_after, (int, float), "a number of seconds")
+        _check("proxy", proxy, str, "a str or None", optional=True)
+        _check("ca_file", ca_file, (str, os.PathLike), "a path or None", optional=True)
         self._native = _native.Client(
             api_key=api_key,
             base_url=base_url,
@@ -297,6 +303,8 @@ class _ClientBase:
             max_retries=max_retries,
             user_agent=_USER_AGENT,
             max_retry_after=float(max_retry_after),
+            proxy=proxy,
+            ca_file=None if ca_file is None else os.fspath(ca_file),
         )
         self.anomalies = self._operations()
 
@@ -356,6 +364,8 @@ class Grantex(_ClientBase, Closing):
     to ``GRANTEX_BASE_URL``, else ``https://api.grantex.dev``. ``timeout`` is per attempt,
     in seconds; ``max_retries`` retries follow a 429, 502, 503, 504 or a network failure;
     a ``Retry-After`` longer than ``max_retry_after`` seconds is waited for that long.
+    ``proxy`` sends every request through that proxy (else ``HTTPS_PROXY``/``HTTP_PROXY``);
+    ``ca_file`` is a PEM bundle of extra root certificates (a private CA).
 
     One client can be shared by many threads, and survives ``os.fork()`` (the child gets
     fresh connections). After ``close()``, calls raise ``GrantexClosedError`` (a

@@ -138,7 +138,11 @@ client_methods! {
     fixed {
     /// `None` leaves a setting to the Rust builder (its default, or the environment's).
     #[new]
-    #[pyo3(signature = (*, api_key, base_url, timeout, max_retries, user_agent, max_retry_after=None))]
+    #[pyo3(signature = (
+        *, api_key, base_url, timeout, max_retries, user_agent, max_retry_after=None, proxy=None,
+        ca_file=None
+    ))]
+    #[allow(clippy::too_many_arguments)] // one per keyword of the Python constructor
     fn new(
         api_key: Option<String>,
         base_url: Option<String>,
@@ -146,6 +150,8 @@ client_methods! {
         max_retries: Option<i64>,
         user_agent: Option<String>,
         max_retry_after: Option<f64>,
+        proxy: Option<String>,
+        ca_file: Option<std::path::PathBuf>,
     ) -> Result<Self, Failure> {
         let mut builder = Grantex::builder();
         if let Some(key) = api_key {
@@ -162,6 +168,12 @@ client_methods! {
         }
         if let Some(wait) = max_retry_after {
             builder = builder.max_retry_after(seconds("max_retry_after", wait)?);
+        }
+        if let Some(proxy) = proxy {
+            builder = builder.proxy(proxy);
+        }
+        if let Some(path) = ca_file {
+            builder = builder.ca_file(path);
         }
         if let Some(user_agent) = user_agent {
             builder = builder.user_agent(user_agent);
