@@ -43,7 +43,15 @@ def test_public_names() -> None:
 def test_constructor_is_keyword_only_with_the_documented_defaults() -> None:
     params = inspect.signature(Grantex).parameters
     # The documented four, in order, then this client's own.
-    assert list(params) == ["api_key", "base_url", "timeout", "max_retries", "max_retry_after"]
+    assert list(params) == [
+        "api_key",
+        "base_url",
+        "timeout",
+        "max_retries",
+        "max_retry_after",
+        "proxy",
+        "ca_file",
+    ]
     assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for p in params.values())
     assert params["api_key"].default is None
     assert params["timeout"].default == 30.0
