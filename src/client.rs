@@ -100,7 +100,8 @@ impl Grantex {
     }
 
     /// Sends one operation of a generated client through this client's request layer.
-    pub(crate) async fn call<T, F, Fut>(&self, send: F) -> Result<T, Error>
+    /// `label` names the operation in log events (`GET /v1/anomalies`).
+    pub(crate) async fn call<T, F, Fut>(&self, label: &'static str, send: F) -> Result<T, Error>
     where
         T: serde::de::DeserializeOwned,
         F: Fn() -> Fut,
@@ -108,7 +109,7 @@ impl Grantex {
             Output = Result<progenitor_client::ResponseValue<T>, progenitor_client::Error<()>>,
         >,
     {
-        transport::execute(self.retry, self.timeout, send).await
+        transport::execute(label, self.retry, self.timeout, send).await
     }
 }
 
@@ -136,14 +137,18 @@ impl Anomalies<'_> {
     /// Replaces the account's unacknowledged anomalies with the ones found now.
     pub async fn detect(self) -> Result<DetectAnomaliesResponse, Error> {
         let api = &self.client.api;
-        self.client.call(|| api.detect_anomalies().send()).await
+        self.client
+            .call("POST /v1/anomalies/detect", || {
+                api.detect_anomalies().send()
+            })
+            .await
     }
 
     /// Lists stored anomalies, newest first (`GET /v1/anomalies`).
     pub async fn list(self, params: ListAnomaliesParams) -> Result<ListAnomaliesResponse, Error> {
         let api = &self.client.api;
         self.client
-            .call(|| {
+            .call("GET /v1/anomalies", || {
                 let request = api.list_anomalies();
                 // The query parameter is sent only when asked for: the server filters on
                 // the exact string `true` and ignores everything else.
@@ -165,7 +170,9 @@ impl Anomalies<'_> {
         check_path_segment("anomaly_id", anomaly_id)?;
         let api = &self.client.api;
         self.client
-            .call(|| api.acknowledge_anomaly().id(anomaly_id).send())
+            .call("PATCH /v1/anomalies/{id}/acknowledge", || {
+                api.acknowledge_anomaly().id(anomaly_id).send()
+            })
             .await
     }
 }
@@ -178,7 +185,7 @@ impl Anomalies<'_> {
         let api = &self.client.api;
         let list = self
             .client
-            .call(|| {
+            .call("GET /v1/anomaly/alerts", || {
                 let mut request = api.list_anomaly_alerts();
                 if let Some(status) = &params.status {
                     request = request.status(status.clone());
@@ -203,7 +210,9 @@ impl Anomalies<'_> {
         check_path_segment("alert_id", alert_id)?;
         let api = &self.client.api;
         self.client
-            .call(|| api.get_anomaly_alert().alert_id(alert_id).send())
+            .call("GET /v1/anomaly/alerts/{id}", || {
+                api.get_anomaly_alert().alert_id(alert_id).send()
+            })
             .await
     }
 
@@ -215,7 +224,8 @@ impl Anomalies<'_> {
         note: Option<&str>,
     ) -> Result<Alert, Error> {
         let api = &self.client.api;
-        self.move_alert(alert_id, note, |id, body| {
+        let label = "POST /v1/anomaly/alerts/{id}/acknowledge";
+        self.move_alert(label, alert_id, note, |id, body| {
             api.acknowledge_alert().alert_id(id).body(body).send()
         })
         .await
@@ -225,7 +235,8 @@ impl Anomalies<'_> {
     /// (`POST /v1/anomaly/alerts/{alertId}/resolve`).
     pub async fn resolve_alert(self, alert_id: &str, note: Option<&str>) -> Result<Alert, Error> {
         let api = &self.client.api;
-        self.move_alert(alert_id, note, |id, body| {
+        let label = "POST /v1/anomaly/alerts/{id}/resolve";
+        self.move_alert(label, alert_id, note, |id, body| {
             api.resolve_alert().alert_id(id).body(body).send()
         })
         .await
@@ -234,6 +245,7 @@ impl Anomalies<'_> {
     /// One step of an alert's lifecycle: the id checked, the note as the body.
     async fn move_alert<'i, F, Fut>(
         self,
+        label: &'static str,
         alert_id: &'i str,
         note: Option<&str>,
         send: F,
@@ -248,14 +260,16 @@ impl Anomalies<'_> {
         let body = generated::types::AlertNote {
             note: note.map(str::to_owned),
         };
-        self.client.call(|| send(alert_id, body.clone())).await
+        self.client
+            .call(label, || send(alert_id, body.clone()))
+            .await
     }
 
     /// Counts of the alerts detected within a window (`GET /v1/anomaly/metrics`).
     pub async fn metrics(self, params: MetricsParams) -> Result<AnomalyMetrics, Error> {
         let api = &self.client.api;
         self.client
-            .call(|| {
+            .call("GET /v1/anomaly/metrics", || {
                 let mut request = api.get_anomaly_metrics();
                 if let Some(window) = &params.window {
                     request = request.window(window.clone());
@@ -271,7 +285,10 @@ impl Anomalies<'_> {
     /// The built-in rules, then the account's custom rules (`GET /v1/anomaly/rules`).
     pub async fn list_rules(self) -> Result<Vec<AnomalyRule>, Error> {
         let api = &self.client.api;
-        let list = self.client.call(|| api.list_anomaly_rules().send()).await?;
+        let list = self
+            .client
+            .call("GET /v1/anomaly/rules", || api.list_anomaly_rules().send())
+            .await?;
         Ok(list.rules)
     }
 
@@ -279,7 +296,9 @@ impl Anomalies<'_> {
     pub async fn create_rule(self, rule: NewAnomalyRule) -> Result<AnomalyRule, Error> {
         let api = &self.client.api;
         self.client
-            .call(|| api.create_anomaly_rule().body(rule.clone()).send())
+            .call("POST /v1/anomaly/rules", || {
+                api.create_anomaly_rule().body(rule.clone()).send()
+            })
             .await
     }
 
@@ -294,7 +313,7 @@ impl Anomalies<'_> {
         let api = &self.client.api;
         let body = generated::types::RuleToggle { enabled };
         self.client
-            .call(|| {
+            .call("PATCH /v1/anomaly/rules/{id}", || {
                 api.update_anomaly_rule()
                     .id(id.as_str())
                     .body(body.clone())
@@ -309,7 +328,9 @@ impl Anomalies<'_> {
         let id = self.stored_rule_id(rule_id, "deleted").await?;
         let api = &self.client.api;
         self.client
-            .call(|| api.delete_anomaly_rule().id(id.as_str()).send())
+            .call("DELETE /v1/anomaly/rules/{id}", || {
+                api.delete_anomaly_rule().id(id.as_str()).send()
+            })
             .await
     }
 
@@ -338,7 +359,9 @@ impl Anomalies<'_> {
         let api = &self.client.api;
         let list = self
             .client
-            .call(|| api.list_alert_channels().send())
+            .call("GET /v1/anomaly/channels", || {
+                api.list_alert_channels().send()
+            })
             .await?;
         Ok(list.channels)
     }
@@ -347,7 +370,9 @@ impl Anomalies<'_> {
     pub async fn create_channel(self, channel: NewAlertChannel) -> Result<AlertChannel, Error> {
         let api = &self.client.api;
         self.client
-            .call(|| api.create_alert_channel().body(channel.clone()).send())
+            .call("POST /v1/anomaly/channels", || {
+                api.create_alert_channel().body(channel.clone()).send()
+            })
             .await
     }
 
@@ -356,7 +381,9 @@ impl Anomalies<'_> {
         check_path_segment("channel_id", channel_id)?;
         let api = &self.client.api;
         self.client
-            .call(|| api.delete_alert_channel().id(channel_id).send())
+            .call("DELETE /v1/anomaly/channels/{id}", || {
+                api.delete_alert_channel().id(channel_id).send()
+            })
             .await
     }
 
@@ -366,7 +393,9 @@ impl Anomalies<'_> {
         let api = &self.client.api;
         let policy = self
             .client
-            .call(|| api.get_response_policy().send())
+            .call("GET /v1/irregularities/response-policy", || {
+                api.get_response_policy().send()
+            })
             .await?;
         Ok(policy.mode)
     }
@@ -380,7 +409,9 @@ impl Anomalies<'_> {
         };
         let policy = self
             .client
-            .call(|| api.set_response_policy().body(body.clone()).send())
+            .call("PATCH /v1/irregularities/response-policy", || {
+                api.set_response_policy().body(body.clone()).send()
+            })
             .await?;
         Ok(policy.mode)
     }

@@ -72,7 +72,14 @@ impl RetryPolicy {
 
 /// Sends one operation, retrying what is worth retrying, and turns the outcome into the
 /// crate's types. `send` builds and sends a fresh request for each attempt.
+///
+/// Logging (`tracing`, target `grantex`; forwarded to the `log` crate when no subscriber is
+/// set, and from there to Python's `logging` in the bindings): one event per attempt at
+/// INFO (operation, status, attempt, elapsed ms, request id), one per retry with its
+/// reason and wait. Nothing from the request's headers or body is logged: no API key, no
+/// channel secret, at any level.
 pub(crate) async fn execute<T, F, Fut>(
+    label: &'static str,
     policy: RetryPolicy,
     timeout: Duration,
     send: F,
@@ -84,27 +91,74 @@ where
 {
     let mut attempt = 0;
     loop {
+        let started = std::time::Instant::now();
         // The timeout is this layer's, per attempt (connecting, headers and body), so that
         // clients with other options can share one connection pool.
-        let error = match tokio::time::timeout(timeout, send()).await {
-            Ok(Ok(value)) => return Ok(value.into_inner()),
-            Ok(Err(e)) => match classify::<T>(e, timeout).await {
-                Ok(value) => return Ok(value),
-                Err(error) => error,
-            },
-            Err(_elapsed) => Error::Timeout {
+        let outcome = match tokio::time::timeout(timeout, send()).await {
+            Ok(Ok(value)) => Ok((
+                value.status().as_u16(),
+                request_id(value.headers()),
+                value.into_inner(),
+            )),
+            Ok(Err(e)) => classify::<T>(e, timeout)
+                .await
+                .map(|value| (200, None, value)),
+            Err(_elapsed) => Err(Error::Timeout {
                 timeout,
                 message: format!("no complete answer within {timeout:?}"),
                 source: None,
-            },
+            }),
         };
+        let elapsed_ms = started.elapsed().as_secs_f64() * 1e3;
+        let error = match outcome {
+            Ok((status, request_id, value)) => {
+                tracing::info!(
+                    target: "grantex",
+                    "{label} -> {status} (attempt {}, {elapsed_ms:.1} ms, request id {})",
+                    attempt + 1,
+                    request_id.as_deref().unwrap_or("-"),
+                );
+                return Ok(value);
+            }
+            Err(error) => error,
+        };
+        let status = error
+            .status()
+            .map_or_else(|| "no answer".to_owned(), |s| s.to_string());
+        tracing::info!(
+            target: "grantex",
+            "{label} -> {status} (attempt {}, {elapsed_ms:.1} ms, request id {})",
+            attempt + 1,
+            error.request_id().unwrap_or("-"),
+        );
         if attempt >= policy.max_retries || !error.is_retryable() {
             return Err(error.after_attempts(attempt + 1));
         }
         let retry_after = error.as_api().and_then(|e| e.retry_after);
-        tokio::time::sleep(policy.delay(attempt, retry_after)).await;
+        let wait = policy.delay(attempt, retry_after);
+        tracing::info!(
+            target: "grantex",
+            "{label}: retrying in {:.2} s after {}",
+            wait.as_secs_f64(),
+            retry_reason(&error),
+        );
+        tokio::time::sleep(wait).await;
         attempt += 1;
     }
+}
+
+/// Why a failed attempt is retried, for the log: the status, or what failed.
+fn retry_reason(error: &Error) -> String {
+    match error {
+        Error::Api(e) => format!("HTTP {}", e.status),
+        Error::Timeout { timeout, .. } => format!("a timeout ({timeout:?})"),
+        Error::Network { message, .. } => format!("a network error ({message})"),
+        other => other.to_string(),
+    }
+}
+
+fn request_id(headers: &HeaderMap) -> Option<String> {
+    Some(headers.get("x-request-id")?.to_str().ok()?.to_owned())
 }
 
 /// Every failure of a generated call, as an [`Error`]; or the value, in the rare case of an

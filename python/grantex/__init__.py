@@ -7,6 +7,8 @@
 
 from __future__ import annotations
 
+import os as _os
+
 from ._client import AnomaliesClient, AsyncAnomaliesClient, AsyncGrantex, Grantex
 from ._errors import (
     GrantexApiError,
@@ -33,6 +35,12 @@ from ._models import (
     RateLimit,
 )
 from ._native import __version__
+
+if _os.environ.get("GRANTEX_LOG"):  # `logging` is imported only when asked for
+    from ._logs import setup_from_env
+
+    setup_from_env()
+del _os
 
 __all__ = [
     "Alert",

@@ -121,6 +121,17 @@ fn set_outcome<T: Serialize>(
     Ok(())
 }
 
+/// Runs `f` (which may take the GIL) unless the interpreter is shutting down; a shutdown
+/// waits for it (the same gate as completions).
+pub(crate) fn while_interpreter_runs(f: impl FnOnce()) {
+    let gate = INTERPRETER_RUNNING
+        .read()
+        .unwrap_or_else(PoisonError::into_inner);
+    if *gate {
+        f();
+    }
+}
+
 /// The `atexit` hook: from now on, finished calls leave Python alone. Waits, with the GIL
 /// released, for a completion that is handing its result over.
 #[pyfunction]

@@ -21,6 +21,7 @@ mod aio;
 mod convert;
 mod errors;
 mod fork;
+mod logs;
 mod runtime;
 mod testing;
 
@@ -74,6 +75,7 @@ impl Client {
         F: FnOnce(Grantex) -> Fut,
         Fut: Future<Output = Result<T, grantex::Error>> + Send,
     {
+        logs::refresh(py);
         let result = block_on(py, operation(self.client()?))?;
         Ok(convert::to_python(py, &result)?)
     }
@@ -90,6 +92,7 @@ impl Client {
         F: FnOnce(Grantex) -> Fut,
         Fut: Future<Output = Result<T, grantex::Error>> + Send + 'static,
     {
+        logs::refresh(py);
         Ok(aio::start(py, operation(self.client()?))?)
     }
 }
@@ -417,6 +420,7 @@ fn native_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("DEFAULT_BASE_URL", grantex::DEFAULT_BASE_URL)?;
     m.add_class::<Client>()?;
     aio::register(m)?;
+    logs::register();
     testing::register(m)?;
     Ok(())
 }
