@@ -58,7 +58,7 @@ class AnomaliesClient:
         The id is sent as one percent-encoded URL path segment; ``""``, ``"."`` and
         ``".."`` cannot be one and raise ``ValueError`` before anything is sent.
         """
-        return self._native.acknowledge(anomaly_id)
+        return self._native.acknowledge(_str("anomaly_id", anomaly_id))
 
     def get_response_policy(self) -> str:
         """Return the account's irregularity response mode."""
@@ -67,7 +67,7 @@ class AnomaliesClient:
     def set_response_policy(self, mode: str) -> str:
         """Select alert_only or revoke_agent_grants for the account (any other mode is a
         ``ValueError``, raised before anything is sent)."""
-        return self._native.set_response_policy(mode)
+        return self._native.set_response_policy(_str("mode", mode))
 
     def list_alerts(
         self,
@@ -83,15 +83,15 @@ class AnomaliesClient:
 
     def get_alert(self, alert_id: str) -> Alert:
         """Get one alert by ID."""
-        return self._native.get_alert(alert_id)
+        return self._native.get_alert(_str("alert_id", alert_id))
 
     def acknowledge_alert(self, alert_id: str, *, note: str | None = None) -> Alert:
         """Move an alert to ``acknowledged``; the note is stored by the server."""
-        return self._native.acknowledge_alert(alert_id, note)
+        return self._native.acknowledge_alert(_str("alert_id", alert_id), note)
 
     def resolve_alert(self, alert_id: str, *, note: str | None = None) -> Alert:
         """Move an alert to ``resolved``; the note is stored by the server."""
-        return self._native.resolve_alert(alert_id, note)
+        return self._native.resolve_alert(_str("alert_id", alert_id), note)
 
     def get_metrics(
         self, *, window: str | None = None, agent_id: str | None = None
@@ -121,11 +121,11 @@ class AnomaliesClient:
     def toggle_rule(self, rule_id: str, *, enabled: bool) -> AnomalyRule:
         """Enable or disable a custom rule, by its ``rule_id``. Built-in rules cannot be
         changed (``ValueError``)."""
-        return self._native.toggle_rule(rule_id, bool(enabled))
+        return self._native.toggle_rule(_str("rule_id", rule_id), bool(enabled))
 
     def delete_rule(self, rule_id: str) -> None:
         """Delete a custom rule, by its ``rule_id``."""
-        self._native.delete_rule(rule_id)
+        self._native.delete_rule(_str("rule_id", rule_id))
 
     def list_channels(self) -> tuple[AlertChannel, ...]:
         """The account's notification channels."""
@@ -147,7 +147,7 @@ class AnomaliesClient:
 
     def delete_channel(self, channel_id: str) -> None:
         """Delete a notification channel."""
-        self._native.delete_channel(channel_id)
+        self._native.delete_channel(_str("channel_id", channel_id))
 
     def __repr__(self) -> str:
         return f"<AnomaliesClient base_url={self._native.base_url!r}>"
@@ -172,7 +172,7 @@ class AsyncAnomaliesClient:
 
     async def acknowledge(self, anomaly_id: str) -> Anomaly:
         """Acknowledge an anomaly by ID (see ``AnomaliesClient.acknowledge``)."""
-        return await self._native.acknowledge_async(anomaly_id)
+        return await self._native.acknowledge_async(_str("anomaly_id", anomaly_id))
 
     async def get_response_policy(self) -> str:
         """Return the account's irregularity response mode."""
@@ -181,7 +181,7 @@ class AsyncAnomaliesClient:
     async def set_response_policy(self, mode: str) -> str:
         """Select alert_only or revoke_agent_grants for the account (any other mode is a
         ``ValueError``, raised before anything is sent)."""
-        return await self._native.set_response_policy_async(mode)
+        return await self._native.set_response_policy_async(_str("mode", mode))
 
     async def list_alerts(
         self,
@@ -197,15 +197,15 @@ class AsyncAnomaliesClient:
 
     async def get_alert(self, alert_id: str) -> Alert:
         """Get one alert by ID."""
-        return await self._native.get_alert_async(alert_id)
+        return await self._native.get_alert_async(_str("alert_id", alert_id))
 
     async def acknowledge_alert(self, alert_id: str, *, note: str | None = None) -> Alert:
         """Move an alert to ``acknowledged``; the note is stored by the server."""
-        return await self._native.acknowledge_alert_async(alert_id, note)
+        return await self._native.acknowledge_alert_async(_str("alert_id", alert_id), note)
 
     async def resolve_alert(self, alert_id: str, *, note: str | None = None) -> Alert:
         """Move an alert to ``resolved``; the note is stored by the server."""
-        return await self._native.resolve_alert_async(alert_id, note)
+        return await self._native.resolve_alert_async(_str("alert_id", alert_id), note)
 
     async def get_metrics(
         self, *, window: str | None = None, agent_id: str | None = None
@@ -235,11 +235,11 @@ class AsyncAnomaliesClient:
     async def toggle_rule(self, rule_id: str, *, enabled: bool) -> AnomalyRule:
         """Enable or disable a custom rule, by its ``rule_id``. Built-in rules cannot be
         changed (``ValueError``)."""
-        return await self._native.toggle_rule_async(rule_id, bool(enabled))
+        return await self._native.toggle_rule_async(_str("rule_id", rule_id), bool(enabled))
 
     async def delete_rule(self, rule_id: str) -> None:
         """Delete a custom rule, by its ``rule_id``."""
-        await self._native.delete_rule_async(rule_id)
+        await self._native.delete_rule_async(_str("rule_id", rule_id))
 
     async def list_channels(self) -> tuple[AlertChannel, ...]:
         """The account's notification channels."""
@@ -261,7 +261,7 @@ class AsyncAnomaliesClient:
 
     async def delete_channel(self, channel_id: str) -> None:
         """Delete a notification channel."""
-        await self._native.delete_channel_async(channel_id)
+        await self._native.delete_channel_async(_str("channel_id", channel_id))
 
     def __repr__(self) -> str:
         return f"<AsyncAnomaliesClient base_url={self._native.base_url!r}>"
@@ -438,3 +438,10 @@ def _check(
     if (value is None and optional) or (isinstance(value, types) and not isinstance(value, bool)):
         return
     raise TypeError(f"{name} must be {expected}, not {type(value).__name__}")
+
+
+def _str(name: str, value: object) -> str:
+    """An id or name argument, or a ``TypeError`` naming the parameter."""
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a str, not {type(value).__name__}")
+    return value

@@ -252,3 +252,11 @@ def test_async_with_options(server: Server) -> None:
             return (await client.with_options(max_retries=0).anomalies.list()).total
 
     assert asyncio.run(main()) == 4
+
+
+def test_an_id_of_the_wrong_type_names_the_parameter() -> None:
+    with Grantex(api_key=API_KEY, base_url="http://127.0.0.1:9") as client:
+        with pytest.raises(TypeError, match="^anomaly_id must be a str, not int$"):
+            client.anomalies.acknowledge(123)  # type: ignore[arg-type]
+        with pytest.raises(TypeError, match="^rule_id must be a str, not NoneType$"):
+            client.anomalies.toggle_rule(None, enabled=True)  # type: ignore[arg-type]
