@@ -46,6 +46,18 @@ fn rate_limits(name: &str) -> PyResult<RateLimits> {
     }
 }
 
+/// A timeout given in seconds: positive and finite.
+fn seconds(name: &str, secs: f64) -> PyResult<Duration> {
+    if secs > 0.0 {
+        if let Ok(duration) = Duration::try_from_secs_f64(secs) {
+            return Ok(duration);
+        }
+    }
+    Err(PyValueError::new_err(format!(
+        "{name} must be a positive number of seconds, not {secs}"
+    )))
+}
+
 fn status(name: &str) -> PyResult<AuditStatus> {
     AuditStatus::parse(name).ok_or_else(|| {
         PyValueError::new_err(format!(
@@ -80,18 +92,34 @@ impl TestServer {
 #[pymethods]
 impl TestServer {
     #[new]
-    #[pyo3(signature = (port, demo, api_key, rate_limits_name))]
+    #[pyo3(signature = (port, demo, api_key, rate_limits_name, header_read_timeout=None, idle_timeout=None, max_connections=None))]
+    #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
         port: u16,
         demo: bool,
         api_key: Option<String>,
         rate_limits_name: &str,
+        header_read_timeout: Option<f64>,
+        idle_timeout: Option<f64>,
+        max_connections: Option<usize>,
     ) -> PyResult<Self> {
         let mut builder = grantex_server::TestServer::builder()
             .port(port)
             .demo(demo)
             .rate_limits(rate_limits(rate_limits_name)?);
+        if let Some(secs) = header_read_timeout {
+            builder = builder.header_read_timeout(seconds("header_read_timeout", secs)?);
+        }
+        if let Some(secs) = idle_timeout {
+            builder = builder.idle_timeout(seconds("idle_timeout", secs)?);
+        }
+        if let Some(max) = max_connections {
+            if max == 0 {
+                return Err(PyValueError::new_err("max_connections must be at least 1"));
+            }
+            builder = builder.max_connections(max);
+        }
         if let Some(key) = api_key {
             if key.trim().is_empty() {
                 return Err(PyValueError::new_err("api_key must not be empty"));

@@ -1,9 +1,12 @@
 //! Fault injection: make the next N matching requests fail in a chosen way.
 
 use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde::Deserialize;
+
+use crate::sync::lock;
 
 /// What an injected fault does to a matching request.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -50,7 +53,8 @@ pub struct Fault {
     pub method: Option<String>,
     /// Path pattern to match against the request path (without query string); `*`
     /// matches any run of characters, including `/` (e.g. `/v1/anomalies/*`).
-    /// `None` matches any path.
+    /// `None` matches any path. Matching takes time linear in the lengths of the
+    /// pattern and the path, whatever they are.
     pub path: Option<String>,
     /// How many matching requests this fault applies to.
     pub times: u32,
@@ -86,7 +90,28 @@ impl Fault {
         self.times = times;
         self
     }
+}
 
+/// A queued fault: what it matches (shared with the snapshots that requests match
+/// against), how many uses are left, and what it does.
+#[derive(Debug)]
+struct Queued {
+    /// Unique within the queue, so that a use is taken from the fault that matched.
+    id: u64,
+    matcher: Arc<Matcher>,
+    times: u32,
+    action: FaultAction,
+}
+
+/// What a fault matches.
+#[derive(Debug)]
+struct Matcher {
+    method: Option<String>,
+    path: Option<String>,
+}
+
+impl Matcher {
+    /// Linear in the lengths of the pattern and the path (see [`glob_match`]).
     fn matches(&self, method: &str, path: &str) -> bool {
         self.method
             .as_deref()
@@ -98,13 +123,23 @@ impl Fault {
 /// Injected faults not yet used up.
 #[derive(Debug, Default)]
 pub(crate) struct FaultQueue {
-    faults: VecDeque<Fault>,
+    faults: VecDeque<Queued>,
+    next_id: u64,
 }
 
 impl FaultQueue {
     pub fn push(&mut self, fault: Fault) {
         if fault.times > 0 {
-            self.faults.push_back(fault);
+            self.next_id += 1;
+            self.faults.push_back(Queued {
+                id: self.next_id,
+                matcher: Arc::new(Matcher {
+                    method: fault.method,
+                    path: fault.path,
+                }),
+                times: fault.times,
+                action: fault.action,
+            });
         }
     }
 
@@ -119,9 +154,18 @@ impl FaultQueue {
         self.faults.iter().map(|f| u64::from(f.times)).sum()
     }
 
-    /// Consumes one use of the first fault matching the request.
-    pub fn take(&mut self, method: &str, path: &str) -> Option<FaultAction> {
-        let index = self.faults.iter().position(|f| f.matches(method, path))?;
+    /// The faults' matchers, in order (cheap: reference counts).
+    fn snapshot(&self) -> Vec<(u64, Arc<Matcher>)> {
+        self.faults
+            .iter()
+            .map(|f| (f.id, Arc::clone(&f.matcher)))
+            .collect()
+    }
+
+    /// Consumes one use of the first fault among `matching` (ids in queue order) still
+    /// queued.
+    fn take_first_of(&mut self, matching: &[u64]) -> Option<FaultAction> {
+        let index = self.faults.iter().position(|f| matching.contains(&f.id))?;
         let fault = &mut self.faults[index];
         fault.times -= 1;
         let action = fault.action.clone();
@@ -130,29 +174,75 @@ impl FaultQueue {
         }
         Some(action)
     }
+
+    /// Consumes one use of the first fault matching the request (under the caller's
+    /// lock: for tests of the queue itself).
+    #[cfg(test)]
+    fn take(&mut self, method: &str, path: &str) -> Option<FaultAction> {
+        let matching: Vec<u64> = self
+            .snapshot()
+            .into_iter()
+            .filter(|(_, m)| m.matches(method, path))
+            .map(|(id, _)| id)
+            .collect();
+        self.take_first_of(&matching)
+    }
 }
 
-/// `*` matches any run of characters; everything else matches itself.
+/// Consumes one use of the first fault in `queue` matching the request. The patterns
+/// are matched without holding the lock, which every API request takes: a long path
+/// against a long pattern delays only its own request. A fault used up by another
+/// request meanwhile is skipped (the next matching one is used); a fault injected
+/// meanwhile is not seen by this request.
+pub(crate) fn take_matching(
+    queue: &Mutex<FaultQueue>,
+    method: &str,
+    path: &str,
+) -> Option<FaultAction> {
+    let snapshot = {
+        let queue = lock(queue);
+        if queue.faults.is_empty() {
+            return None;
+        }
+        queue.snapshot()
+    };
+    let matching: Vec<u64> = snapshot
+        .into_iter()
+        .filter(|(_, matcher)| matcher.matches(method, path))
+        .map(|(id, _)| id)
+        .collect();
+    if matching.is_empty() {
+        return None;
+    }
+    lock(queue).take_first_of(&matching)
+}
+
+/// `*` matches any run of characters (`/` included); everything else matches itself.
+///
+/// In time linear in `pattern.len() + text.len()`, whatever the pattern: the literal
+/// runs between stars are found left to right, each at its leftmost place after the
+/// previous one (leftmost is always right when the only wildcard is `*`), with the
+/// standard library's linear substring search; the run before the first star must
+/// start the text and the run after the last one must end it.
 fn glob_match(pattern: &str, text: &str) -> bool {
-    let (p, t) = (pattern.as_bytes(), text.as_bytes());
-    let (mut pi, mut ti) = (0, 0);
-    let mut star: Option<(usize, usize)> = None;
-    while ti < t.len() {
-        if pi < p.len() && p[pi] == b'*' {
-            star = Some((pi, ti));
-            pi += 1;
-        } else if pi < p.len() && p[pi] == t[ti] {
-            pi += 1;
-            ti += 1;
-        } else if let Some((sp, st)) = star {
-            pi = sp + 1;
-            ti = st + 1;
-            star = Some((sp, st + 1));
-        } else {
-            return false;
+    let Some((first, rest)) = pattern.split_once('*') else {
+        return pattern == text;
+    };
+    let (middle, last) = rest.rsplit_once('*').unwrap_or(("", rest));
+    let Some(text) = text.strip_prefix(first) else {
+        return false;
+    };
+    let Some(mut text) = text.strip_suffix(last) else {
+        return false;
+    };
+    // `strip_suffix` after `strip_prefix`: the two runs cannot overlap in the text.
+    for run in middle.split('*').filter(|run| !run.is_empty()) {
+        match text.find(run) {
+            Some(at) => text = &text[at + run.len()..],
+            None => return false,
         }
     }
-    p[pi..].iter().all(|&c| c == b'*')
+    true
 }
 
 /// The JSON form of a fault for `POST /v1/test/faults`:
@@ -223,6 +313,86 @@ mod tests {
         ));
         assert!(!glob_match("/v1/anomalies/*/acknowledge", "/v1/anomalies"));
         assert!(glob_match("*", "/anything"));
+        assert!(glob_match("*", ""));
+        assert!(glob_match("", ""));
+        assert!(!glob_match("", "/"));
+        assert!(glob_match("ab*ba", "abba"));
+        assert!(!glob_match("ab*ba", "aba"), "prefix and suffix overlap");
+        assert!(glob_match("*a*b*", "xaybz"));
+        assert!(!glob_match("*a*b", "ba"));
+        assert!(glob_match("/v1/**/x", "/v1//x"));
+        assert!(!glob_match("/v1/**/x", "/v1/x"));
+    }
+
+    /// The textbook dynamic program, as a reference.
+    fn reference(pattern: &[u8], text: &[u8]) -> bool {
+        let mut row = vec![false; text.len() + 1];
+        row[0] = true;
+        for &p in pattern {
+            let mut next = vec![false; text.len() + 1];
+            if p == b'*' {
+                let mut any = false;
+                for (j, cell) in next.iter_mut().enumerate() {
+                    any |= row[j];
+                    *cell = any;
+                }
+            } else {
+                for j in 1..=text.len() {
+                    next[j] = row[j - 1] && text[j - 1] == p;
+                }
+            }
+            row = next;
+        }
+        row[text.len()]
+    }
+
+    /// Every string over `alphabet` up to `max_len` characters.
+    fn strings(alphabet: &[u8], max_len: usize) -> Vec<String> {
+        let mut all = vec![String::new()];
+        let mut last = vec![String::new()];
+        for _ in 0..max_len {
+            last = last
+                .iter()
+                .flat_map(|s| alphabet.iter().map(move |&c| format!("{s}{}", c as char)))
+                .collect();
+            all.extend(last.iter().cloned());
+        }
+        all
+    }
+
+    #[test]
+    fn glob_agrees_with_the_reference() {
+        let patterns = strings(b"ab*", 5);
+        let texts = strings(b"ab", 6);
+        for p in &patterns {
+            for t in &texts {
+                assert_eq!(
+                    glob_match(p, t),
+                    reference(p.as_bytes(), t.as_bytes()),
+                    "{p:?} against {t:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn glob_is_linear_on_a_pathological_pattern() {
+        // Quadratic for a backtracking matcher: every failed attempt at the long run
+        // restarts one character further (5 s in a debug build).
+        let text = format!("/{}", "a".repeat(60_000));
+        let started = std::time::Instant::now();
+        for pattern in [
+            format!("*{}b", "a".repeat(30_000)),
+            format!("{}*b", "*a".repeat(30_000)),
+        ] {
+            assert!(!glob_match(&pattern, &text));
+            assert!(glob_match(&pattern, &format!("{text}b")));
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_millis(500),
+            "{:?}",
+            started.elapsed()
+        );
     }
 
     #[test]

@@ -20,8 +20,8 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::clock::Timestamp;
-use crate::records::{AuditEntry, AuditRecord, AuditStatus, Grant, GrantRecord};
-use crate::store::Store;
+use crate::records::{AuditEntry, AuditRecord, AuditStatus, Grant, GrantRecord, StoredSize};
+use crate::store::{StorageLimits, Store};
 
 /// Why a fixture could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -77,28 +77,33 @@ pub(crate) fn load(
     fixture: &Value,
     now: Timestamp,
 ) -> Result<FixtureSummary, FixtureError> {
-    let (audit, grants) = parse(fixture, now)?;
+    let account = store.account(api_key, now);
+    let (audit, grants) = parse(fixture, now, account.limits())?;
     let summary = FixtureSummary {
         audit_entries: audit.len(),
         grants: grants.len(),
     };
-    let account = store.account(api_key, now);
-    account
-        .audit
-        .extend(audit.into_iter().map(|e| AuditRecord::new(e, now)));
-    account
-        .grants
-        .extend(grants.into_iter().map(|g| GrantRecord::new(g, now)));
+    // Within the account's limits, the earliest entries (older ones first) are dropped.
+    for entry in audit {
+        account.record_audit(AuditRecord::new(entry, now));
+    }
+    for grant in grants {
+        account.record_grant(GrantRecord::new(grant, now));
+    }
     Ok(summary)
 }
 
-/// A fixture turned into records, times resolved against `now`.
+/// A fixture turned into records, times resolved against `now`. Its audit entries,
+/// after `repeat`, must fit in the account's audit limits (checked before they are
+/// expanded).
 pub(crate) fn parse(
     fixture: &Value,
     now: Timestamp,
+    limits: &StorageLimits,
 ) -> Result<(Vec<AuditEntry>, Vec<Grant>), FixtureError> {
     let file = FixtureFile::deserialize(fixture).map_err(|e| FixtureError(e.to_string()))?;
     let mut audit = Vec::new();
+    let (mut total_entries, mut total_bytes) = (0usize, 0usize);
     for (i, a) in file.audit_entries.into_iter().enumerate() {
         let at = |what: &str| FixtureError(format!("auditEntries[{i}]: {what}"));
         let mut entry = AuditEntry::new(a.agent_id);
@@ -128,6 +133,24 @@ pub(crate) fn parse(
         let repeat = a.repeat.unwrap_or(1);
         if repeat > 100_000 {
             return Err(at("repeat is at most 100000"));
+        }
+        total_entries += repeat;
+        total_bytes = total_bytes.saturating_add(
+            AuditRecord::new(entry.clone(), now)
+                .stored_size()
+                .saturating_mul(repeat),
+        );
+        if total_entries > limits.audit_entries {
+            return Err(at(&format!(
+                "more than {} audit entries in all (the account's limit)",
+                limits.audit_entries
+            )));
+        }
+        if total_bytes > limits.collection_bytes {
+            return Err(at(&format!(
+                "more than {} bytes of audit entries in all (the account's limit)",
+                limits.collection_bytes
+            )));
         }
         audit.extend(std::iter::repeat_n(entry, repeat));
     }
@@ -198,12 +221,14 @@ mod tests {
     #[test]
     fn parses_fixture() {
         let now = Timestamp::parse_rfc3339("2026-11-25T06:00:00.000Z").unwrap();
+        let limits = StorageLimits::default();
         let (audit, grants) = parse(
             &json!({
                 "auditEntries": [{"agentId": "a", "status": "blocked", "repeat": 3, "timestamp": "now-1h"}],
                 "grants": [{"agentId": "a", "principalId": "p"}]
             }),
             now,
+            &limits,
         )
         .unwrap();
         assert_eq!(audit.len(), 3);
@@ -213,12 +238,34 @@ mod tests {
             "2026-11-25T05:00:00.000Z"
         );
         assert_eq!(grants[0].issued_at, Some(now));
-        assert!(parse(&json!({"auditEntries": [{"status": "failure"}]}), now).is_err());
         assert!(parse(
-            &json!({"auditEntries": [{"agentId": "a", "status": "odd"}]}),
-            now
+            &json!({"auditEntries": [{"status": "failure"}]}),
+            now,
+            &limits
         )
         .is_err());
-        assert!(parse(&json!({"grantz": []}), now).is_err());
+        assert!(parse(
+            &json!({"auditEntries": [{"agentId": "a", "status": "odd"}]}),
+            now,
+            &limits
+        )
+        .is_err());
+        assert!(parse(&json!({"grantz": []}), now, &limits).is_err());
+        // Repeats are counted against the audit limits before they are expanded.
+        let small = StorageLimits {
+            audit_entries: 5,
+            ..limits
+        };
+        let entries =
+            json!({"auditEntries": [{"agentId": "a", "repeat": 3}, {"agentId": "b", "repeat": 3}]});
+        let err = parse(&entries, now, &small).unwrap_err();
+        assert!(
+            err.to_string().contains("more than 5 audit entries"),
+            "{err}"
+        );
+        assert_eq!(parse(&entries, now, &limits).unwrap().0.len(), 6);
+        let big = json!({"auditEntries": [{"agentId": "a", "metadata": {"x": "y".repeat(1000)}, "repeat": 100_000}]});
+        let err = parse(&big, now, &limits).unwrap_err();
+        assert!(err.to_string().contains("bytes of audit entries"), "{err}");
     }
 }

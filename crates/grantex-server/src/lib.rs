@@ -126,6 +126,36 @@
 //! Unknown routes and wrong methods answer the framework's 404
 //! `{"message": "Route POST:/v1/... not found", "error": "Not Found", "statusCode": 404}`.
 //!
+//! # Limits
+//!
+//! The server shares its process with the tests that use it, so what a client can make
+//! it hold is bounded (all configurable on [`TestServerBuilder`]):
+//!
+//! - Connections: a request's headers must arrive within the
+//!   [header-read timeout](TestServerBuilder::header_read_timeout) (10 s; from when the
+//!   connection is served, or from the first bytes of a request on a kept-alive one),
+//!   and its body within as long again (else 408 `REQUEST_TIMEOUT`); a kept-alive
+//!   connection is closed after the [idle timeout](TestServerBuilder::idle_timeout)
+//!   without a request (72 s, the hosted keep-alive: the `grantex` client's pool drops
+//!   idle connections after 60 s). Stalled connections are closed, not answered.
+//! - At most [`max_connections`](TestServerBuilder::max_connections) (256) are open
+//!   at once. Further connections wait (they are not refused): the one accepted next
+//!   is held until a slot frees, the others wait in the kernel's listen backlog; and
+//!   while one waits, the connection idle the longest (for at least 0.5 s) is closed
+//!   to make room. A connection in the middle of a request is never closed for room.
+//! - Per account ([`StorageLimits`]): audit entries (100,000), grants (100,000) and
+//!   anomalies (10,000) keep the newest, the earliest recorded being dropped (for
+//!   anomalies, acknowledged ones, to make room for a detection run's findings; a run
+//!   stores and reports at most the limit); custom rules and channels (1,000 each)
+//!   answer 413 `{"message", "code": "PAYLOAD_TOO_LARGE", "requestId"}` beyond the
+//!   limit. Each collection also holds at most 32 MiB of text (ids, metadata,
+//!   conditions, configs, alert notes; a note past it is refused with 413). A
+//!   request body is at most 1 MiB (413), and a fixture may not expand (`repeat`)
+//!   past the audit limits (400). A server holds at most 10,000 accounts: a key that
+//!   would open one more (any new key in demo mode) is answered 413.
+//! - Fault [path patterns](Fault#structfield.path) are matched in time linear in the
+//!   pattern and the path, and outside the lock every request takes.
+//!
 //! # Demo mode
 //!
 //! [`TestServerBuilder::demo`] accepts any non-empty bearer key as its own account
@@ -151,7 +181,8 @@
 //   and keys;
 // - `records`: audit entries, grants, anomalies; `rules`: the four detection rules;
 //   `demo`: the demo seed; `store`: accounts and keys; `fixture`: JSON fixtures;
-// - `ratelimit`, `faults`, `conn`: limiters, injected faults, tracked connections;
+// - `ratelimit`, `faults`, `conn`: limiters, injected faults, tracked connections
+//   (their cap and timeouts);
 // - `shared`: one server's state; `routes`: HTTP handling; this file: `TestServer`.
 mod clock;
 mod conn;
@@ -183,8 +214,9 @@ pub use records::{AuditEntry, AuditStatus, Grant, ResponseMode, StoredAnomaly, S
 pub use rules::{
     FAILURE_MIN_ENTRIES, FAILURE_RATE_THRESHOLD, OFF_HOURS_THRESHOLD, RATE_SPIKE_THRESHOLD,
 };
+pub use store::StorageLimits;
 
-use conn::{ConnInfo, ConnRegistry, TrackedListener};
+use conn::{ConnInfo, ConnLimits, ConnRegistry, TrackedListener};
 use faults::FaultQueue;
 use ratelimit::Limiter;
 use records::{AuditRecord, GrantRecord};
@@ -195,6 +227,21 @@ use sync::lock;
 /// How long [`TestServer::shutdown`] lets in-flight requests finish before it
 /// closes the remaining connections.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
+
+/// The default [`TestServerBuilder::header_read_timeout`]: ample for any client on
+/// 127.0.0.1, short enough that connections that never send a request go soon.
+pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The default [`TestServerBuilder::idle_timeout`]: the hosted server's keep-alive,
+/// which the `grantex` client's pool stays under (it drops idle connections after
+/// 60 s, so it never sends a request on a connection the server is closing).
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(72);
+
+/// The default [`TestServerBuilder::max_connections`]. Each connection holds two file
+/// descriptors in the server (see `conn.rs`), and in a test the client's end is often
+/// in the same process: 256 connections stay well under the common limit of 1,024
+/// descriptors per process, and well above what a test suite keeps open.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 256;
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -212,7 +259,8 @@ pub enum ServerError {
 /// Configures and starts a [`TestServer`].
 ///
 /// Defaults: any free port, one generated key (`gx_test_...`), known keys only,
-/// [`RateLimits::generous`] (so a test suite never trips them), no demo seed.
+/// [`RateLimits::generous`] (so a test suite never trips them), no demo seed, and the
+/// limits of the crate docs' [Limits](crate#limits) section.
 #[derive(Clone, Debug)]
 pub struct TestServerBuilder {
     port: u16,
@@ -222,6 +270,10 @@ pub struct TestServerBuilder {
     seed_demo_on_first_use: bool,
     rate_limits: RateLimits,
     clock: Option<Clock>,
+    header_read_timeout: Duration,
+    idle_timeout: Duration,
+    max_connections: usize,
+    storage_limits: StorageLimits,
 }
 
 impl Default for TestServerBuilder {
@@ -234,6 +286,10 @@ impl Default for TestServerBuilder {
             seed_demo_on_first_use: false,
             rate_limits: RateLimits::generous(),
             clock: None,
+            header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            storage_limits: StorageLimits::default(),
         }
     }
 }
@@ -288,16 +344,46 @@ impl TestServerBuilder {
         self
     }
 
+    /// How long a connection may take to send a request's headers (from when it is
+    /// served, or from the first bytes of a request on a kept-alive connection), and
+    /// then the request's body; the connection is closed (the body: 408) past it.
+    /// Default [`DEFAULT_HEADER_READ_TIMEOUT`] (10 s). Zero is taken as 1 ms.
+    pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
+        self.header_read_timeout = timeout.max(Duration::from_millis(1));
+        self
+    }
+
+    /// How long a kept-alive connection may wait for its next request, and a response
+    /// wait for the client to read it, before the connection is closed. Default
+    /// [`DEFAULT_IDLE_TIMEOUT`] (72 s); keep it above the idle timeout of the clients'
+    /// connection pools (60 s for the `grantex` client). Zero is taken as 1 ms.
+    pub fn idle_timeout(mut self, timeout: Duration) -> Self {
+        self.idle_timeout = timeout.max(Duration::from_millis(1));
+        self
+    }
+
+    /// How many connections may be open at once; further ones wait (see the crate
+    /// docs' [Limits](crate#limits)). Default [`DEFAULT_MAX_CONNECTIONS`] (256); at
+    /// least 1.
+    pub fn max_connections(mut self, max: usize) -> Self {
+        self.max_connections = max.max(1);
+        self
+    }
+
+    /// What each account may store (see [`StorageLimits`]).
+    pub fn storage_limits(mut self, limits: StorageLimits) -> Self {
+        self.storage_limits = limits;
+        self
+    }
+
     /// Binds 127.0.0.1 and starts serving on the current tokio runtime (call it from
     /// within one, e.g. under `Runtime::block_on`). The server runs until
     /// [`TestServer::shutdown`] or until the `TestServer` is dropped.
     pub async fn start(self) -> Result<TestServer, ServerError> {
-        let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, self.port))
-            .await
-            .map_err(|source| ServerError::Bind {
-                port: self.port,
-                source,
-            })?;
+        let listener = bind(self.port).map_err(|source| ServerError::Bind {
+            port: self.port,
+            source,
+        })?;
         let addr = listener.local_addr().map_err(|source| ServerError::Bind {
             port: self.port,
             source,
@@ -309,16 +395,23 @@ impl TestServerBuilder {
                 keys,
                 self.accept_any_key,
                 self.seed_demo_on_first_use,
+                self.storage_limits,
             )),
             limiter: Mutex::new(Limiter::new(self.rate_limits)),
             faults: Mutex::new(FaultQueue::default()),
             clock: self.clock.unwrap_or_default(),
+            body_read_timeout: self.header_read_timeout,
         });
         let registry = Arc::new(ConnRegistry::default());
         let (stop_tx, stop_rx) = watch::channel(false);
         let app =
             routes::router(Arc::clone(&shared)).into_make_service_with_connect_info::<ConnInfo>();
-        let listener = TrackedListener::new(listener, Arc::clone(&registry));
+        let limits = ConnLimits {
+            header_read_timeout: self.header_read_timeout,
+            idle_timeout: self.idle_timeout,
+            max_connections: self.max_connections,
+        };
+        let listener = TrackedListener::new(listener, Arc::clone(&registry), limits);
         let task = tokio::spawn(serve(listener, app, stop_rx, registry));
         Ok(TestServer {
             addr,
@@ -328,6 +421,23 @@ impl TestServerBuilder {
             task: Mutex::new(Some(task)),
         })
     }
+}
+
+/// The listen backlog: connections waiting beyond the connection cap wait here (the
+/// kernel holds them; the server spends no descriptor on them). Deeper than the usual
+/// 128, past which the kernel drops connection attempts and clients retry a second
+/// later; capped by the system (`net.core.somaxconn`).
+const LISTEN_BACKLOG: u32 = 1024;
+
+/// Binds 127.0.0.1:`port` as `TcpListener::bind` does, with a deeper backlog.
+fn bind(port: u16) -> std::io::Result<tokio::net::TcpListener> {
+    let socket = tokio::net::TcpSocket::new_v4()?;
+    // As `TcpListener::bind` (a restarted server can rebind a port in TIME_WAIT); not
+    // on Windows, where it would let another process take the port.
+    #[cfg(not(windows))]
+    socket.set_reuseaddr(true)?;
+    socket.bind(SocketAddr::from((Ipv4Addr::LOCALHOST, port)))?;
+    socket.listen(LISTEN_BACKLOG)
 }
 
 async fn serve(
@@ -408,29 +518,36 @@ impl TestServer {
     }
 
     /// Records an audit entry in `api_key`'s account (which becomes a known key if it
-    /// was not). Returns the entry's id (`alog_...`).
+    /// was not). Returns the entry's id (`alog_...`). Beyond the account's
+    /// [`StorageLimits`], the earliest recorded entries are dropped.
     pub fn record_audit(&self, api_key: &str, entry: AuditEntry) -> String {
         let now = self.shared.clock.now();
         let record = AuditRecord::new(entry, now);
         let id = record.id.clone();
         lock(&self.shared.store)
             .account(api_key, now)
-            .audit
-            .push(record);
+            .record_audit(record);
         id
     }
 
     /// Records a grant in `api_key`'s account (which becomes a known key if it was
-    /// not). Returns the grant's id (`grnt_...`).
+    /// not). Returns the grant's id (`grnt_...`). Beyond the account's
+    /// [`StorageLimits`], the earliest recorded grants are dropped.
     pub fn record_grant(&self, api_key: &str, grant: Grant) -> String {
         let now = self.shared.clock.now();
         let record = GrantRecord::new(grant, now);
         let id = record.id.clone();
         lock(&self.shared.store)
             .account(api_key, now)
-            .grants
-            .push(record);
+            .record_grant(record);
         id
+    }
+
+    /// How many audit entries `api_key`'s account holds (0 for an unknown key).
+    pub fn audit_count(&self, api_key: &str) -> usize {
+        lock(&self.shared.store)
+            .existing(api_key)
+            .map_or(0, |account| account.audit.len())
     }
 
     /// Seeds `api_key`'s account with the demo activity (see the module docs):

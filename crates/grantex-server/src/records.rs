@@ -441,3 +441,110 @@ pub(crate) struct ChannelRecord {
     pub enabled: bool,
     pub created_at: Timestamp,
 }
+
+/// Roughly how many bytes a stored record holds: its text (ids, names, metadata,
+/// conditions, configs, at their JSON length) plus a fixed overhead. What the
+/// per-account byte budget ([`StorageLimits::collection_bytes`](crate::StorageLimits))
+/// counts.
+pub(crate) trait StoredSize {
+    fn stored_size(&self) -> usize;
+}
+
+/// Per record, beyond its text: the timestamps, numbers and allocations.
+const RECORD_OVERHEAD: usize = 64;
+
+/// The length of `value` as compact JSON, roughly (string escapes are not counted).
+/// Iterative: a deeply nested value cannot overflow the stack.
+pub(crate) fn json_size(value: &Value) -> usize {
+    let mut size = 0;
+    let mut pending = vec![value];
+    while let Some(value) = pending.pop() {
+        size += match value {
+            Value::Null | Value::Bool(_) => 5,
+            Value::Number(_) => 8,
+            Value::String(s) => s.len() + 2,
+            Value::Array(items) => {
+                pending.extend(items);
+                items.len() + 2
+            }
+            Value::Object(map) => {
+                pending.extend(map.values());
+                map.keys().map(|k| k.len() + 4).sum::<usize>() + 2
+            }
+        };
+    }
+    size
+}
+
+fn map_size(map: &Map<String, Value>) -> usize {
+    map.iter()
+        .map(|(k, v)| k.len() + 4 + json_size(v))
+        .sum::<usize>()
+        + 2
+}
+
+impl StoredSize for AuditRecord {
+    fn stored_size(&self) -> usize {
+        RECORD_OVERHEAD
+            + self.id.len()
+            + self.agent_id.len()
+            + self.agent_did.len()
+            + self.grant_id.len()
+            + self.principal_id.len()
+            + self.action.len()
+            + map_size(&self.metadata)
+    }
+}
+
+impl StoredSize for GrantRecord {
+    fn stored_size(&self) -> usize {
+        RECORD_OVERHEAD + self.id.len() + self.agent_id.len() + self.principal_id.len()
+    }
+}
+
+impl StoredSize for AnomalyRecord {
+    fn stored_size(&self) -> usize {
+        let finding = &self.finding;
+        RECORD_OVERHEAD
+            + self.id.len()
+            + finding.agent_id.as_ref().map_or(0, String::len)
+            + finding.principal_id.as_ref().map_or(0, String::len)
+            + finding.description.len()
+            + finding
+                .metadata
+                .0
+                .iter()
+                .map(|(k, v)| k.len() + 4 + json_size(v))
+                .sum::<usize>()
+            + self.rule_id.as_ref().map_or(0, String::len)
+            + self.note.as_ref().map_or(0, String::len)
+    }
+}
+
+impl StoredSize for RuleRecord {
+    fn stored_size(&self) -> usize {
+        RECORD_OVERHEAD
+            + self.id.len()
+            + self.rule_id.len()
+            + self.name.len()
+            + self.description.as_ref().map_or(0, String::len)
+            + json_size(&self.condition)
+            + self.severity.len()
+            + self
+                .alert_channels
+                .iter()
+                .map(|c| c.len() + 4)
+                .sum::<usize>()
+    }
+}
+
+impl StoredSize for ChannelRecord {
+    fn stored_size(&self) -> usize {
+        RECORD_OVERHEAD
+            + self.id.len()
+            + self.kind.len()
+            + self.name.len()
+            + json_size(&self.config)
+            + self.severities.iter().map(|s| s.len() + 4).sum::<usize>()
+    }
+}

@@ -4,7 +4,7 @@
 //! hosted ones. Windows are inclusive at their start (`timestamp >= now - window`)
 //! and, as on the hosted server, have no upper bound.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde_json::{json, Value};
 
@@ -114,16 +114,23 @@ fn high_failure_rates(audit: &[&AuditRecord], now: Timestamp) -> Vec<Finding> {
 
 fn new_principals(grants: &[&GrantRecord], now: Timestamp) -> Vec<Finding> {
     let start = since(now, DAY_MS);
+    // A grant is new when no grant of the same agent and principal was issued before
+    // it: when it was issued at the pair's first issue time. (One pass to find those
+    // times, not a scan of all grants per grant: the server holds the store's lock
+    // while detecting.)
+    let mut first_issued: HashMap<(&str, &str), Timestamp> = HashMap::new();
+    for g in grants {
+        first_issued
+            .entry((g.agent_id.as_str(), g.principal_id.as_str()))
+            .and_modify(|first| *first = (*first).min(g.issued_at))
+            .or_insert(g.issued_at);
+    }
     let mut fresh: Vec<&GrantRecord> = grants
         .iter()
         .copied()
         .filter(|g| g.issued_at >= start)
         .filter(|g| {
-            !grants.iter().any(|earlier| {
-                earlier.agent_id == g.agent_id
-                    && earlier.principal_id == g.principal_id
-                    && earlier.issued_at < g.issued_at
-            })
+            first_issued.get(&(g.agent_id.as_str(), g.principal_id.as_str())) == Some(&g.issued_at)
         })
         .collect();
     fresh.sort_by(|a, b| {

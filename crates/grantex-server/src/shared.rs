@@ -2,6 +2,7 @@
 //! [`TestServer`](crate::TestServer) handle.
 
 use std::sync::Mutex;
+use std::time::Duration;
 
 use crate::clock::Clock;
 use crate::faults::FaultQueue;
@@ -16,4 +17,6 @@ pub(crate) struct Shared {
     pub limiter: Mutex<Limiter>,
     pub faults: Mutex<FaultQueue>,
     pub clock: Clock,
+    /// How long a handler waits for a request's body (the header-read timeout).
+    pub body_read_timeout: Duration,
 }

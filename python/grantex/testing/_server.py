@@ -93,6 +93,12 @@ class GrantexTestServer(Closing):
       already-acknowledged anomaly ``anom_abc123`` that the acknowledge example uses.
     - ``api_key``: the default account's key (default: a generated ``gx_test_...`` key).
     - ``rate_limits``: ``"generous"`` (the default), ``"hosted"`` or ``"off"``.
+    - ``header_read_timeout``: seconds a connection may take to send a request's headers
+      (then its body); stalled connections are closed. Default 10.
+    - ``idle_timeout``: seconds a kept-alive connection may wait for its next request.
+      Default 72 (keep it above your client pool's idle timeout: 60 s for ``Grantex``).
+    - ``max_connections``: connections open at once; more wait, and the longest idle one
+      is closed to make room. Default 256.
 
     Methods taking ``api_key=None`` act on the default account (``server.api_key``);
     another key names another account (which becomes a known key). Raises ``OSError`` when
@@ -108,10 +114,39 @@ class GrantexTestServer(Closing):
         demo: bool = False,
         api_key: str | None = None,
         rate_limits: RateLimitsName = "generous",
+        header_read_timeout: float = 10.0,
+        idle_timeout: float = 72.0,
+        max_connections: int = 256,
     ) -> None:
         if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
             raise ValueError(f"port must be an integer from 0 to 65535, not {port!r}")
-        self._native = _native.TestServer(port, bool(demo), api_key, rate_limits)
+        for name, secs in (
+            ("header_read_timeout", header_read_timeout),
+            ("idle_timeout", idle_timeout),
+        ):
+            if (
+                isinstance(secs, bool)
+                or not isinstance(secs, (int, float))
+                or not 0 < secs < float("inf")
+            ):
+                raise ValueError(f"{name} must be a positive number of seconds, not {secs!r}")
+        if (
+            isinstance(max_connections, bool)
+            or not isinstance(max_connections, int)
+            or max_connections < 1
+        ):
+            raise ValueError(
+                f"max_connections must be an integer of at least 1, not {max_connections!r}"
+            )
+        self._native = _native.TestServer(
+            port,
+            bool(demo),
+            api_key,
+            rate_limits,
+            float(header_read_timeout),
+            float(idle_timeout),
+            max_connections,
+        )
 
     # -- where it is -------------------------------------------------------------------
 

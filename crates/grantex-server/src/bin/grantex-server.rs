@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! grantex-server [--port N] [--demo] [--fixture FILE] [--api-key KEY]... [--rate-limits hosted|generous|off]
+//!                [--header-read-timeout SECS] [--idle-timeout SECS] [--max-connections N]
 //! ```
 //!
 //! Prints `Grantex test server listening on http://127.0.0.1:PORT` on stdout (one
@@ -12,15 +13,18 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use std::time::Duration;
+
 use clap::{CommandFactory, Parser, ValueEnum};
-use grantex_server::{RateLimits, TestServer};
+use grantex_server::{RateLimits, TestServer, DEFAULT_MAX_CONNECTIONS};
 
 /// The local Grantex server: the hosted anomalies API on 127.0.0.1, until Ctrl-C or
 /// SIGTERM.
 #[derive(Debug, Parser)]
 #[command(
     name = "grantex-server",
-    override_usage = "grantex-server [--port N] [--demo] [--fixture FILE] [--api-key KEY]... [--rate-limits hosted|generous|off]"
+    override_usage = "grantex-server [--port N] [--demo] [--fixture FILE] [--api-key KEY]... [--rate-limits hosted|generous|off]\n       \
+                      [--header-read-timeout SECS] [--idle-timeout SECS] [--max-connections N]"
 )]
 struct Options {
     /// Port on 127.0.0.1 (0: any free port)
@@ -40,6 +44,16 @@ struct Options {
     /// The rate limits [default: hosted, or generous with --demo]
     #[arg(long, value_name = "LIMITS", value_enum)]
     rate_limits: Option<RateLimitPreset>,
+    /// Seconds a connection may take to send a request's headers (and then its body)
+    #[arg(long, value_name = "SECS", value_parser = seconds, default_value = "10")]
+    header_read_timeout: Duration,
+    /// Seconds a kept-alive connection may wait for its next request (keep it above
+    /// the clients' pool idle timeout: 60 s for the grantex client)
+    #[arg(long, value_name = "SECS", value_parser = seconds, default_value = "72")]
+    idle_timeout: Duration,
+    /// Connections open at once; more wait, and idle ones are closed to make room
+    #[arg(long, value_name = "N", value_parser = positive_count, default_value_t = DEFAULT_MAX_CONNECTIONS)]
+    max_connections: usize,
 }
 
 /// The `--rate-limits` presets.
@@ -60,6 +74,26 @@ impl RateLimitPreset {
             RateLimitPreset::Generous => RateLimits::generous(),
             RateLimitPreset::Off => RateLimits::disabled(),
         }
+    }
+}
+
+/// A positive, finite number of seconds (decimals allowed: `0.5`).
+fn seconds(text: &str) -> Result<Duration, String> {
+    match text.trim().parse::<f64>() {
+        Ok(secs) if secs > 0.0 => {
+            Duration::try_from_secs_f64(secs).map_err(|_| "too many seconds".to_owned())
+        }
+        Ok(_) => Err("must be more than 0 seconds".to_owned()),
+        Err(_) => Err("expected a number of seconds".to_owned()),
+    }
+}
+
+/// A whole number of at least 1.
+fn positive_count(text: &str) -> Result<usize, String> {
+    match text.trim().parse::<usize>() {
+        Ok(0) => Err("must be at least 1".to_owned()),
+        Ok(n) => Ok(n),
+        Err(_) => Err("expected a whole number".to_owned()),
     }
 }
 
@@ -133,7 +167,10 @@ async fn run(options: Options, fixture: Option<serde_json::Value>) -> ExitCode {
     let mut builder = TestServer::builder()
         .port(options.port)
         .demo(options.demo)
-        .rate_limits(limits);
+        .rate_limits(limits)
+        .header_read_timeout(options.header_read_timeout)
+        .idle_timeout(options.idle_timeout)
+        .max_connections(options.max_connections);
     let mut keys = options.api_keys.into_iter();
     if let Some(key) = keys.next() {
         builder = builder.api_key(key);
@@ -233,6 +270,26 @@ mod tests {
         assert_eq!((defaults.port, defaults.demo), (0, false));
         assert_eq!(defaults.rate_limits, None);
         assert_eq!(
+            (
+                defaults.header_read_timeout,
+                defaults.idle_timeout,
+                defaults.max_connections
+            ),
+            (Duration::from_secs(10), Duration::from_secs(72), 256)
+        );
+        let o = parse(&[
+            "--header-read-timeout",
+            "0.5",
+            "--idle-timeout=90",
+            "--max-connections",
+            "32",
+        ])
+        .unwrap();
+        assert_eq!(
+            (o.header_read_timeout, o.idle_timeout, o.max_connections),
+            (Duration::from_millis(500), Duration::from_secs(90), 32)
+        );
+        assert_eq!(
             parse(&["--rate-limits", "off"])
                 .unwrap()
                 .rate_limits
@@ -256,5 +313,18 @@ mod tests {
         assert_eq!(kind(&["--demo=yes"]), ErrorKind::TooManyValues);
         assert_eq!(kind(&["--rate-limits", "fast"]), ErrorKind::InvalidValue);
         assert_eq!(kind(&["--api-key", " "]), ErrorKind::ValueValidation);
+        assert_eq!(
+            kind(&["--header-read-timeout", "0"]),
+            ErrorKind::ValueValidation
+        );
+        assert_eq!(kind(&["--idle-timeout=-1"]), ErrorKind::ValueValidation);
+        assert_eq!(
+            kind(&["--idle-timeout", "soon"]),
+            ErrorKind::ValueValidation
+        );
+        assert_eq!(
+            kind(&["--max-connections", "0"]),
+            ErrorKind::ValueValidation
+        );
     }
 }

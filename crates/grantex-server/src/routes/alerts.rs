@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 
 use super::body::JsonBody;
 use super::js::{self, Param};
-use super::reply::{bad_request, not_found, Reply};
+use super::reply::{bad_request, not_found, payload_too_large, Reply};
 use crate::clock::Timestamp;
 use crate::records::{AlertStatus, AnomalyRecord};
 use crate::shared::Shared;
@@ -177,9 +177,19 @@ pub(super) fn transition(
     let note = note(json);
     let mut store = lock(&shared.store);
     let account = store.account(key, now);
-    let Some(anomaly) = account.anomalies.iter_mut().find(|a| a.id == id) else {
+    let Some(index) = account.anomalies.iter().position(|a| a.id == id) else {
         return alert_not_found();
     };
+    if let Some(note) = &note {
+        let old = account.anomalies[index]
+            .note
+            .as_ref()
+            .map_or(0, String::len);
+        if let Err(full) = account.room_for_note(note.len().saturating_sub(old)) {
+            return payload_too_large(&full.0);
+        }
+    }
+    let anomaly = &mut account.anomalies[index];
     match change {
         Transition::Acknowledge => {
             anomaly.status = AlertStatus::Acknowledged;

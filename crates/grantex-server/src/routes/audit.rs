@@ -6,10 +6,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::body::{self, Field, JsonBody};
-use super::reply::{bad_request, Reply};
+use super::reply::{bad_request, payload_too_large, Reply};
 use crate::clock::Timestamp;
 use crate::fixture;
-use crate::records::{AuditEntry, AuditRecord, AuditStatus};
+use crate::records::{AuditEntry, AuditRecord, AuditStatus, StoredSize};
 use crate::shared::Shared;
 use crate::sync::lock;
 
@@ -112,7 +112,17 @@ pub(super) fn audit_log(shared: &Shared, key: &str, json: JsonBody, now: Timesta
         Err(message) => return bad_request(message),
     };
     let record = AuditRecord::new(entry, now);
+    let mut store = lock(&shared.store);
+    let account = store.account(key, now);
+    // Only with a byte budget below the 1 MiB body limit: the entry alone is too big.
+    let budget = account.limits().collection_bytes;
+    if record.stored_size() > budget {
+        return payload_too_large(&format!(
+            "Audit entry too large: the local server keeps at most {budget} bytes of audit entries per account"
+        ));
+    }
     let reply = Reply::json(StatusCode::CREATED, &AuditJson::from(&record));
-    lock(&shared.store).account(key, now).audit.push(record);
+    // The earliest entries beyond the account's limits are dropped.
+    account.record_audit(record);
     reply
 }

@@ -9,6 +9,7 @@ use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
 use super::reply::{app_error, bad_request, Reply};
+use crate::shared::Shared;
 
 /// Largest request body accepted (the hosted framework's default is 1 MiB too).
 const MAX_BODY_BYTES: usize = 1 << 20;
@@ -17,19 +18,32 @@ const MAX_BODY_BYTES: usize = 1 << 20;
 pub(super) type JsonBody = Option<Value>;
 
 /// Reads the body; a JSON content type requires a non-empty, well-formed body on
-/// methods that carry one, as the hosted framework does.
+/// methods that carry one, as the hosted framework does. A body that does not arrive
+/// within the server's header-read timeout (the connection layer does not time a
+/// request once its headers are in) is answered 408 `REQUEST_TIMEOUT`, and hyper then
+/// closes the connection.
 pub(super) async fn read_body(
+    shared: &Shared,
     method: &Method,
     headers: &HeaderMap,
     body: Body,
 ) -> Result<JsonBody, Reply> {
-    let bytes = to_bytes(body, MAX_BODY_BYTES).await.map_err(|_| {
-        app_error(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "Request body is too large",
-            "BAD_REQUEST",
-        )
-    })?;
+    let bytes = tokio::time::timeout(shared.body_read_timeout, to_bytes(body, MAX_BODY_BYTES))
+        .await
+        .map_err(|_| {
+            app_error(
+                StatusCode::REQUEST_TIMEOUT,
+                "Request body not received in time",
+                "REQUEST_TIMEOUT",
+            )
+        })?
+        .map_err(|_| {
+            app_error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "Request body is too large",
+                "BAD_REQUEST",
+            )
+        })?;
     let is_json = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())

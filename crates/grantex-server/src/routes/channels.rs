@@ -8,10 +8,10 @@ use serde_json::Value;
 use super::body::JsonBody;
 use super::custom_rules::{fields, string_array};
 use super::js;
-use super::reply::{bad_request, not_found, Reply};
+use super::reply::{bad_request, not_found, payload_too_large, Reply};
 use crate::clock::Timestamp;
 use crate::ids;
-use crate::records::ChannelRecord;
+use crate::records::{ChannelRecord, StoredSize};
 use crate::shared::Shared;
 use crate::sync::lock;
 
@@ -99,6 +99,9 @@ pub(super) fn create(shared: &Shared, key: &str, json: JsonBody, now: Timestamp)
         enabled: true,
         created_at: now,
     };
+    if let Err(full) = account.room_for_channel(channel.stored_size()) {
+        return payload_too_large(&full.0);
+    }
     let reply = Reply::json(
         StatusCode::CREATED,
         &CreatedChannelJson {

@@ -8,10 +8,10 @@ use serde_json::{Map, Value};
 
 use super::body::JsonBody;
 use super::js;
-use super::reply::{bad_request, not_found, Reply};
+use super::reply::{bad_request, not_found, payload_too_large, Reply};
 use crate::clock::Timestamp;
 use crate::ids;
-use crate::records::RuleRecord;
+use crate::records::{RuleRecord, StoredSize};
 use crate::shared::Shared;
 use crate::sync::lock;
 
@@ -248,6 +248,9 @@ pub(super) fn create(shared: &Shared, key: &str, json: JsonBody, now: Timestamp)
         enabled: true,
         created_at: now,
     };
+    if let Err(full) = account.room_for_rule(rule.stored_size()) {
+        return payload_too_large(&full.0);
+    }
     let reply = Reply::json(
         StatusCode::CREATED,
         &CreatedRuleJson {

@@ -39,9 +39,9 @@ use self::body::read_body;
 use self::limits::{plan_check, window_check};
 use self::reply::{route_not_found, Reply};
 use crate::conn::ConnInfo;
+use crate::faults;
 use crate::ratelimit::Scope;
 use crate::shared::Shared;
-use crate::sync::lock;
 
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
     Router::new().fallback(dispatch).with_state(shared)
@@ -133,12 +133,14 @@ async fn dispatch(
     ConnectInfo(conn): ConnectInfo<ConnInfo>,
     request: Request,
 ) -> Response {
+    // No connection timeout while the request is handled (see `conn`).
+    let _handler = conn.handler_started();
     let (parts, body) = request.into_parts();
     let path = parts.uri.path();
     let path_and_query = parts.uri.path_and_query().map_or(path, |pq| pq.as_str());
 
     if path == "/v1/test" || path.starts_with("/v1/test/") {
-        let reply = match read_body(&parts.method, &parts.headers, body).await {
+        let reply = match read_body(&shared, &parts.method, &parts.headers, body).await {
             Ok(json) => test_only::handle(
                 &shared,
                 &parts.method,
@@ -152,7 +154,7 @@ async fn dispatch(
         return reply.into_response();
     }
 
-    let fault = lock(&shared.faults).take(parts.method.as_str(), path);
+    let fault = faults::take_matching(&shared.faults, parts.method.as_str(), path);
     if let Some(action) = fault {
         if let Some(reply) = injected::apply(action, &conn).await {
             return reply.into_response();
@@ -201,7 +203,7 @@ impl ApiRequest<'_> {
             };
         };
 
-        let json = match read_body(self.method, self.headers, body).await {
+        let json = match read_body(shared, self.method, self.headers, body).await {
             Ok(json) => json,
             Err(reply) => return reply.rate(ip_decision),
         };

@@ -109,6 +109,12 @@ pub(super) fn bad_request(message: &str) -> Reply {
     app_error(StatusCode::BAD_REQUEST, message, "BAD_REQUEST")
 }
 
+/// 413 `PAYLOAD_TOO_LARGE` with `message`: the account's storage limits (see
+/// [`StorageLimits`](crate::StorageLimits)).
+pub(super) fn payload_too_large(message: &str) -> Reply {
+    app_error(StatusCode::PAYLOAD_TOO_LARGE, message, "PAYLOAD_TOO_LARGE")
+}
+
 /// 404 `NOT_FOUND` with `message`.
 pub(super) fn not_found(message: &str) -> Reply {
     app_error(StatusCode::NOT_FOUND, message, "NOT_FOUND")

@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 
 use super::auth::authenticate;
 use super::body::{self, Field, JsonBody};
-use super::reply::{bad_request, route_not_found, Reply};
+use super::reply::{bad_request, payload_too_large, route_not_found, Reply};
 use crate::clock::{Clock, Timestamp};
 use crate::faults::FaultSpec;
 use crate::fixture;
@@ -146,7 +146,9 @@ fn add_key(shared: &Shared, json: JsonBody) -> Reply {
         Field::Valid(key) if !key.trim().is_empty() => key.trim(),
         _ => return bad_request("apiKey is required"),
     };
-    lock(&shared.store).add_key(key.to_owned());
+    if let Err(full) = lock(&shared.store).add_key_within_limits(key) {
+        return payload_too_large(&full.0);
+    }
     Reply::json(StatusCode::CREATED, &json!({ "apiKey": key }))
 }
 
@@ -194,7 +196,8 @@ fn add_grant(shared: &Shared, key: &str, json: JsonBody, now: Timestamp) -> Repl
             issued_at: grant.issued_at,
         },
     );
-    lock(&shared.store).account(key, now).grants.push(grant);
+    // The earliest grants beyond the account's limits are dropped.
+    lock(&shared.store).account(key, now).record_grant(grant);
     reply
 }
 

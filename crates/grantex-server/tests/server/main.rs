@@ -9,6 +9,7 @@ mod anomaly_rules;
 mod channels;
 mod conformance;
 mod errors;
+mod exhaustion;
 mod faults;
 mod lifecycle;
 mod metrics;
