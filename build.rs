@@ -35,6 +35,10 @@ fn main() {
             ("NewAnomalyRule", "crate::models::NewAnomalyRule"),
             ("AlertChannel", "crate::models::AlertChannel"),
             ("NewAlertChannel", "crate::models::NewAlertChannel"),
+            ("AlertList", "crate::models::AlertList"),
+            ("RuleList", "crate::models::RuleList"),
+            ("ChannelList", "crate::models::ChannelList"),
+            ("ResponsePolicy", "crate::models::ResponsePolicy"),
         ],
     );
 }
@@ -43,10 +47,11 @@ fn main() {
 fn generate(spec: &openapiv3::OpenAPI, file: &str, replace: &[(&str, &str)]) {
     let mut settings = progenitor::GenerationSettings::default();
     settings.with_interface(progenitor::InterfaceStyle::Builder);
-    // Every response, success or failure, passes through one hook that records the
-    // rate-limit headers on the client's shared state (`crate::transport`).
-    settings.with_inner_type(tokens("::std::sync::Arc<crate::transport::Shared>"));
-    settings.with_post_hook(tokens("crate::transport::observe_response"));
+    // Every request goes through the crate's `exec` hook (`crate::transport::Hooks`): it adds
+    // the key and the User-Agent, records the rate-limit headers, logs headers (redacted)
+    // and caps the response body.
+    settings.with_inner_type(tokens("crate::transport::Hooks"));
+    settings.with_hooks(progenitor::HooksMode::Expected);
     for (schema, rust_type) in replace {
         settings.with_replacement(schema, rust_type, std::iter::empty());
     }

@@ -3,7 +3,8 @@
 
 use std::{env, fmt, sync::Arc, time::Duration};
 
-use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION};
+use progenitor_client::ClientInfo;
+use reqwest::header::HeaderValue;
 
 use crate::{
     error::Error,
@@ -13,7 +14,7 @@ use crate::{
         ListAlertsParams, ListAnomaliesParams, ListAnomaliesResponse, MetricsParams,
         NewAlertChannel, NewAnomalyRule, RateLimit, ResponseMode,
     },
-    transport::{self, RetryPolicy, Shared},
+    transport::{self, Hooks, RetryPolicy, Shared},
 };
 
 /// The hosted Grantex API.
@@ -24,6 +25,11 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 pub const DEFAULT_MAX_RETRIES: u32 = 3;
 /// The longest `Retry-After` honoured unless configured (the documented SDK's cap).
 pub const DEFAULT_MAX_RETRY_AFTER: Duration = Duration::from_secs(120);
+
+/// The largest response body read unless configured: far above any real answer (a list
+/// of 1,000 anomalies is ~0.5 MB), low enough that a broken or hostile server cannot
+/// exhaust memory.
+pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 32 * 1024 * 1024;
 
 /// Idle pooled connections are dropped before the server's keep-alive (72 s) closes them,
 /// so a request never lands on a connection the server is closing.
@@ -88,6 +94,35 @@ impl Grantex {
         client
     }
 
+    /// This client with a deadline for each call: attempts and the waits between them
+    /// together (see [`Grantex::with_timeout`]). A retry whose wait would end past the
+    /// deadline is not made: the call fails with the last attempt's error.
+    pub fn with_deadline(&self, deadline: Duration) -> Result<Grantex, Error> {
+        if deadline.is_zero() {
+            return Err(Error::Config("deadline must be greater than zero".into()));
+        }
+        let mut client = self.clone();
+        client.retry.deadline = Some(deadline);
+        Ok(client)
+    }
+
+    /// This client with another cap on the size of a response body, in bytes (see
+    /// [`Grantex::with_timeout`]).
+    pub fn with_max_response_bytes(&self, max_response_bytes: u64) -> Grantex {
+        let hooks = Hooks {
+            max_response_bytes,
+            ..self.api.inner().clone()
+        };
+        Grantex {
+            api: generated::Client::new_with_client(
+                &self.base_url,
+                self.api.client().clone(),
+                hooks,
+            ),
+            ..self.clone()
+        }
+    }
+
     /// The base URL requests go to, without a trailing slash.
     pub fn base_url(&self) -> &str {
         &self.base_url
@@ -120,6 +155,9 @@ impl fmt::Debug for Grantex {
             .field("api_key", &"[redacted]")
             .field("timeout", &self.timeout)
             .field("max_retries", &self.retry.max_retries)
+            .field("max_retry_after", &self.retry.max_retry_after)
+            .field("deadline", &self.retry.deadline)
+            .field("max_response_bytes", &self.api.inner().max_response_bytes)
             .finish()
     }
 }
@@ -404,7 +442,7 @@ impl Anomalies<'_> {
     /// the mode now in force.
     pub async fn set_response_policy(self, mode: ResponseMode) -> Result<String, Error> {
         let api = &self.client.api;
-        let body = generated::types::ResponsePolicy {
+        let body = crate::models::ResponsePolicy {
             mode: mode.as_str().to_owned(),
         };
         let policy = self
@@ -443,6 +481,9 @@ pub struct GrantexBuilder {
     user_agent: Option<String>,
     proxy: Option<String>,
     ca_file: Option<std::path::PathBuf>,
+    deadline: Option<Duration>,
+    max_response_bytes: Option<u64>,
+    http_client: Option<reqwest::Client>,
 }
 
 impl GrantexBuilder {
@@ -487,6 +528,32 @@ impl GrantexBuilder {
     /// system's.
     pub fn ca_file(mut self, path: impl Into<std::path::PathBuf>) -> Self {
         self.ca_file = Some(path.into());
+        self
+    }
+
+    /// The longest one call may take, attempts and waits included (default: none; see
+    /// [`Grantex::with_deadline`]).
+    pub fn deadline(mut self, deadline: Duration) -> Self {
+        self.deadline = Some(deadline);
+        self
+    }
+
+    /// The largest response body read, in bytes (default
+    /// [`DEFAULT_MAX_RESPONSE_BYTES`], 32 MiB); a larger one fails the call with
+    /// [`Error::ResponseTooLarge`] as soon as the cap is crossed.
+    pub fn max_response_bytes(mut self, max_response_bytes: u64) -> Self {
+        self.max_response_bytes = Some(max_response_bytes);
+        self
+    }
+
+    /// Sends requests through this `reqwest::Client` (its pool, TLS, proxy and middleware
+    /// settings) instead of one built here. The key and the `User-Agent` are still added to
+    /// each request; timeouts, retries and the size cap still apply. The client's redirect
+    /// policy is its own: build it with `redirect(Policy::none())` to keep Grantex's rule
+    /// that a 3xx is an error. Cannot be combined with [`proxy`](Self::proxy) or
+    /// [`ca_file`](Self::ca_file), which configure the client built here.
+    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+        self.http_client = Some(client);
         self
     }
 
@@ -540,57 +607,51 @@ impl GrantexBuilder {
                 )
             })?;
         authorization.set_sensitive(true);
-        let mut headers = HeaderMap::new();
-        headers.insert(AUTHORIZATION, authorization);
+        let user_agent = self
+            .user_agent
+            .unwrap_or_else(|| format!("grantex-rust/{}", env!("CARGO_PKG_VERSION")));
+        let user_agent = HeaderValue::try_from(user_agent).map_err(|_| {
+            Error::Config("user_agent contains characters not allowed in an HTTP header".into())
+        })?;
 
-        let mut http = reqwest::Client::builder();
-        if let Some(proxy) = &self.proxy {
-            // The message leaves the URL out: it may hold the proxy's credentials.
-            let proxy = reqwest::Proxy::all(proxy.as_str())
-                .map_err(|_| Error::Config("proxy is not a valid proxy URL".into()))?;
-            http = http.proxy(proxy);
-        }
-        if let Some(path) = &self.ca_file {
-            let pem = std::fs::read(path).map_err(|e| {
-                Error::Config(format!("could not read ca_file {}: {e}", path.display()))
-            })?;
-            let roots = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
-                Error::Config(format!(
-                    "ca_file {} holds no PEM certificate: {e}",
-                    path.display()
-                ))
-            })?;
-            if roots.is_empty() {
-                return Err(Error::Config(format!(
-                    "ca_file {} holds no PEM certificate",
-                    path.display()
-                )));
+        let http = match self.http_client {
+            Some(client) if self.proxy.is_some() || self.ca_file.is_some() => {
+                drop(client);
+                return Err(Error::Config(
+                    "proxy and ca_file configure the HTTP client built by Grantex; set them \
+                     on your own reqwest::Client instead"
+                        .into(),
+                ));
             }
-            http = http.tls_certs_merge(roots);
+            Some(client) => client,
+            None => build_http_client(self.proxy.as_deref(), self.ca_file.as_deref())?,
+        };
+        let deadline = self.deadline;
+        if deadline.is_some_and(|d| d.is_zero()) {
+            return Err(Error::Config("deadline must be greater than zero".into()));
         }
-        let http = http
-            .default_headers(headers)
-            .user_agent(
-                self.user_agent
-                    .unwrap_or_else(|| format!("grantex-rust/{}", env!("CARGO_PKG_VERSION"))),
-            )
-            .pool_idle_timeout(POOL_IDLE_TIMEOUT)
-            // A 3xx is an error (`ApiError::location`): another origin's answer is not
-            // Grantex's, and following would turn a POST or PATCH into a GET.
-            .redirect(reqwest::redirect::Policy::none())
-            .tcp_nodelay(true)
-            .build()
-            .map_err(|e| Error::Config(format!("could not build the HTTP client: {e}")))?;
 
         let shared = Arc::new(Shared::default());
         Ok(Grantex {
-            api: generated::Client::new_with_client(&base_url, http, shared.clone()),
+            api: generated::Client::new_with_client(
+                &base_url,
+                http,
+                Hooks {
+                    shared: shared.clone(),
+                    authorization,
+                    user_agent,
+                    max_response_bytes: self
+                        .max_response_bytes
+                        .unwrap_or(DEFAULT_MAX_RESPONSE_BYTES),
+                },
+            ),
             shared,
             base_url: base_url.into(),
             timeout,
             retry: RetryPolicy {
                 max_retries: self.max_retries.unwrap_or(DEFAULT_MAX_RETRIES),
                 max_retry_after: self.max_retry_after.unwrap_or(DEFAULT_MAX_RETRY_AFTER),
+                deadline,
             },
         })
     }
@@ -606,8 +667,64 @@ impl fmt::Debug for GrantexBuilder {
             .field("max_retry_after", &self.max_retry_after)
             .field("proxy", &self.proxy.as_ref().map(|_| "[set]"))
             .field("ca_file", &self.ca_file)
+            .field("deadline", &self.deadline)
+            .field("max_response_bytes", &self.max_response_bytes)
+            .field("http_client", &self.http_client.as_ref().map(|_| "[given]"))
             .finish()
     }
+}
+
+/// The HTTP client built when the user brings none.
+fn build_http_client(
+    proxy: Option<&str>,
+    ca_file: Option<&std::path::Path>,
+) -> Result<reqwest::Client, Error> {
+    let mut http = reqwest::Client::builder();
+    if let Some(proxy) = proxy {
+        // The message leaves the URL out: it may hold the proxy's credentials.
+        let proxy = reqwest::Proxy::all(proxy)
+            .map_err(|_| Error::Config("proxy is not a valid proxy URL".into()))?;
+        http = http.proxy(proxy);
+    }
+    if let Some(path) = ca_file {
+        let pem = std::fs::read(path).map_err(|e| {
+            Error::Config(format!("could not read ca_file {}: {e}", path.display()))
+        })?;
+        let roots = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
+            Error::Config(format!(
+                "ca_file {} holds no PEM certificate: {e}",
+                path.display()
+            ))
+        })?;
+        if roots.is_empty() {
+            return Err(Error::Config(format!(
+                "ca_file {} holds no PEM certificate",
+                path.display()
+            )));
+        }
+        http = http.tls_certs_merge(roots);
+    }
+    http.pool_idle_timeout(POOL_IDLE_TIMEOUT)
+        // A 3xx is an error (`ApiError::location`): another origin's answer is not
+        // Grantex's, and following would turn a POST or PATCH into a GET.
+        .redirect(reqwest::redirect::Policy::none())
+        .tcp_nodelay(true)
+        .build()
+        .map_err(|e| {
+            // Out of file descriptors (or memory) is the machine's state, not a mistake in
+            // the configuration; the TLS stack reports it without the OS error, so a socket
+            // is tried to find it.
+            match std::net::UdpSocket::bind("127.0.0.1:0") {
+                Err(os) => Error::Resources {
+                    message: format!("could not build the HTTP client: {os}"),
+                    source: os,
+                },
+                Ok(_) => Error::Config(format!(
+                    "could not build the HTTP client: {}",
+                    crate::error::describe_chain(&e)
+                )),
+            }
+        })
 }
 
 /// Checks the base URL and drops trailing slashes, so paths never start with `//`.

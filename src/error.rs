@@ -57,6 +57,38 @@ pub enum Error {
         rate_limit: Option<RateLimit>,
     },
 
+    /// The response body was larger than the client's cap (`max_response_bytes`); reading
+    /// stopped there.
+    #[error(
+        "the HTTP {status} response is larger than the limit of {limit} bytes (max_response_bytes)"
+    )]
+    ResponseTooLarge {
+        /// The HTTP status.
+        status: u16,
+        /// The cap, in bytes.
+        limit: u64,
+    },
+
+    /// The server's answer is not usable HTTP (a `101 Switching Protocols` nobody asked
+    /// for, more headers than the client accepts, a malformed status line). Not retried:
+    /// the same server would answer the same.
+    #[error("invalid HTTP answer: {message}")]
+    Protocol {
+        /// What was wrong, with the chain of causes.
+        message: String,
+    },
+
+    /// The machine is out of what a client needs (file descriptors, memory): the OS error
+    /// is the source.
+    #[error("out of resources: {message}")]
+    Resources {
+        /// What could not be done, with the OS error.
+        message: String,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+
     /// The client could not be built: no API key, an unusable key, a malformed base URL.
     #[error("invalid configuration: {0}")]
     Config(String),
@@ -190,7 +222,7 @@ impl Error {
     pub fn status(&self) -> Option<u16> {
         match self {
             Error::Api(e) => Some(e.status),
-            Error::Decode { status, .. } => Some(*status),
+            Error::Decode { status, .. } | Error::ResponseTooLarge { status, .. } => Some(*status),
             _ => None,
         }
     }
@@ -228,6 +260,9 @@ impl Error {
 
     pub(crate) fn from_transport(source: reqwest::Error, timeout: Duration) -> Error {
         let message = describe_chain(&source);
+        if find_cause::<hyper::Error>(&source).is_some_and(hyper::Error::is_parse) {
+            return Error::Protocol { message };
+        }
         if source.is_timeout() {
             Error::Timeout {
                 timeout,
@@ -238,6 +273,33 @@ impl Error {
             Error::Network { message, source }
         }
     }
+}
+
+impl Error {
+    /// A failure while reading a response body: the size cap, or a transport failure.
+    pub(crate) fn from_body(source: reqwest::Error, status: u16, timeout: Duration) -> Error {
+        match find_cause::<crate::transport::BodyTooLarge>(&source) {
+            Some(too_large) => Error::ResponseTooLarge {
+                status,
+                limit: too_large.limit,
+            },
+            None => Error::from_transport(source, timeout),
+        }
+    }
+}
+
+/// The first error of type `E` in the chain of causes.
+pub(crate) fn find_cause<'a, E: StdError + 'static>(
+    error: &'a (dyn StdError + 'static),
+) -> Option<&'a E> {
+    let mut cause = Some(error);
+    while let Some(e) = cause {
+        if let Some(found) = e.downcast_ref::<E>() {
+            return Some(found);
+        }
+        cause = e.source();
+    }
+    None
 }
 
 impl From<ApiError> for Error {

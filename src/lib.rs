@@ -47,6 +47,7 @@
 
 mod client;
 mod error;
+mod lenient;
 mod models;
 mod transport;
 
@@ -60,8 +61,8 @@ pub mod generated {
 }
 
 pub use client::{
-    Anomalies, Grantex, GrantexBuilder, DEFAULT_BASE_URL, DEFAULT_MAX_RETRIES,
-    DEFAULT_MAX_RETRY_AFTER, DEFAULT_TIMEOUT,
+    Anomalies, Grantex, GrantexBuilder, DEFAULT_BASE_URL, DEFAULT_MAX_RESPONSE_BYTES,
+    DEFAULT_MAX_RETRIES, DEFAULT_MAX_RETRY_AFTER, DEFAULT_TIMEOUT,
 };
 pub use error::{ApiError, Error};
 pub use models::{
@@ -70,4 +71,4 @@ pub use models::{
     NewAlertChannel, NewAnomalyRule, RateLimit, ResponseMode,
 };
 #[doc(hidden)]
-pub use transport::{observe_response, Shared};
+pub use transport::{Hooks, Shared};

@@ -16,7 +16,7 @@ use serde_json::{value::RawValue, Map, Value};
 
 /// One detected anomaly.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(remote = "Self", rename_all = "camelCase")]
 pub struct Anomaly {
     /// Unique anomaly identifier, e.g. `anm_01M88N1MW85NN6G98M105YW80V`.
     pub id: String,
@@ -47,7 +47,7 @@ pub struct Anomaly {
 
 /// The result of one detection run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(remote = "Self", rename_all = "camelCase")]
 pub struct DetectAnomaliesResponse {
     /// ISO 8601 timestamp of the run.
     pub detected_at: String,
@@ -71,7 +71,7 @@ fn default_response_mode() -> String {
 
 /// The stored anomalies, newest first.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(remote = "Self", rename_all = "camelCase")]
 pub struct ListAnomaliesResponse {
     /// The anomalies.
     pub anomalies: Vec<Anomaly>,
@@ -82,7 +82,7 @@ pub struct ListAnomaliesResponse {
 /// An alert: a stored anomaly seen with its lifecycle (`open` → `acknowledged` →
 /// `resolved`). `alert_id` is the anomaly's id.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(remote = "Self", rename_all = "camelCase")]
 pub struct Alert {
     /// The alert's id (the anomaly's id, `anm_...`).
     pub alert_id: String,
@@ -129,7 +129,7 @@ pub struct ListAlertsParams {
 
 /// Counts of the alerts detected within a window.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(remote = "Self", rename_all = "camelCase")]
 pub struct AnomalyMetrics {
     /// `1h`, `6h` or `24h`.
     pub window: String,
@@ -155,7 +155,7 @@ pub struct MetricsParams {
 /// A detection rule: one of the 10 built-in rules (`AD-001` ... `AD-010`, no stored id) or a
 /// custom rule of the account.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(remote = "Self", rename_all = "camelCase")]
 pub struct AnomalyRule {
     /// The rule's own id: `AD-001` ... for built-in rules, the creator's id for custom ones.
     pub rule_id: String,
@@ -217,7 +217,7 @@ pub struct NewAnomalyRule {
 /// A notification channel. Its `config` holds secrets (webhook URLs, tokens): `Debug`
 /// leaves it out.
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(remote = "Self", rename_all = "camelCase")]
 pub struct AlertChannel {
     /// The channel's id.
     pub id: String,
@@ -279,6 +279,99 @@ impl fmt::Debug for NewAlertChannel {
             .field("config", &"[redacted]")
             .field("severities", &self.severities)
             .finish()
+    }
+}
+
+/// The body of `GET /v1/anomaly/alerts`.
+#[doc(hidden)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
+pub struct AlertList {
+    pub data: Vec<Alert>,
+}
+
+/// The body of `GET /v1/anomaly/rules`.
+#[doc(hidden)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
+pub struct RuleList {
+    pub rules: Vec<AnomalyRule>,
+}
+
+/// The body of `GET /v1/anomaly/channels`.
+#[doc(hidden)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
+pub struct ChannelList {
+    pub channels: Vec<AlertChannel>,
+}
+
+/// The body of the response-policy routes (both ways).
+#[doc(hidden)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
+pub struct ResponsePolicy {
+    pub mode: String,
+}
+
+/// Response types decode from JSON objects only. serde's derive also takes an array for a
+/// struct (its fields by position), so `[...]` would pass for an anomaly; `json.loads`
+/// followed by the documented mapping refuses it, and so does this. The types derive with
+/// `#[serde(remote = "Self")]`, and these impls call the derived code through
+/// [`ObjectsOnly`].
+macro_rules! objects_only {
+    ($($ty:ident),* $(,)?) => {$(
+        impl Serialize for $ty {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                $ty::serialize(self, serializer)
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $ty {
+            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                $ty::deserialize(ObjectsOnly(deserializer))
+            }
+        }
+    )*};
+}
+
+objects_only!(
+    Anomaly,
+    DetectAnomaliesResponse,
+    ListAnomaliesResponse,
+    Alert,
+    AnomalyMetrics,
+    AnomalyRule,
+    AlertChannel,
+    AlertList,
+    RuleList,
+    ChannelList,
+    ResponsePolicy,
+);
+
+/// A deserializer that asks for a map where a struct is asked for.
+struct ObjectsOnly<D>(D);
+
+impl<'de, D: Deserializer<'de>> Deserializer<'de> for ObjectsOnly<D> {
+    type Error = D::Error;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, D::Error> {
+        self.0.deserialize_any(visitor)
+    }
+
+    fn deserialize_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        _fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, D::Error> {
+        self.0.deserialize_map(visitor)
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+        option unit unit_struct newtype_struct seq tuple tuple_struct map enum identifier
+        ignored_any
     }
 }
 
@@ -355,7 +448,7 @@ pub struct RateLimit {
 /// [`RawValue`]).
 #[derive(Clone)]
 pub struct JsonObject {
-    json: Box<RawValue>,
+    json: Box<str>,
     value: OnceLock<Value>,
 }
 
@@ -363,46 +456,86 @@ pub struct JsonObject {
 pub type Metadata = JsonObject;
 
 impl JsonObject {
-    /// The metadata as JSON text (an object, unless the server sent something else).
+    /// The object as JSON text, as the server sent it (unwrapped from the string form). It
+    /// is what Python's `json.loads` accepts: in the rare case the server sent `NaN`,
+    /// `Infinity` or a lone UTF-16 surrogate escape (`"\ud83d"`), they are kept, so it may
+    /// not be strict JSON (such a body is rewritten once on its way in: the text then means
+    /// the same, compacted, duplicate keys merged).
     pub fn json(&self) -> &str {
-        self.json.get()
+        &self.json
     }
 
-    /// The metadata as a JSON value, parsed on first use.
+    /// The object as a JSON value, parsed on first use. Where the text holds what a
+    /// [`Value`] cannot (see [`JsonObject::json`]): `NaN`, `Infinity` and numbers beyond
+    /// `f64` become `null` (as JavaScript's `JSON.stringify` writes them), a lone
+    /// surrogate U+FFFD, and integers beyond 64 bits the nearest `f64`.
     pub fn value(&self) -> &Value {
-        self.value.get_or_init(|| parse_valid(self.json.get()))
+        self.value.get_or_init(|| parse(&self.json))
     }
 
     /// Takes the parsed value out.
     pub fn into_value(self) -> Value {
         let JsonObject { json, value } = self;
-        value
-            .into_inner()
-            .unwrap_or_else(|| parse_valid(json.get()))
+        value.into_inner().unwrap_or_else(|| parse(&json))
     }
 
-    fn from_raw(json: Box<RawValue>) -> Self {
+    fn from_json(json: Box<str>) -> Self {
         JsonObject {
             json,
             value: OnceLock::new(),
         }
     }
 
+    /// The field's JSON text as the server sent it, normalized: a string holding an object
+    /// (the form of list responses) is unwrapped, `null` is an empty object, anything else
+    /// is kept as sent.
+    fn from_wire(raw: Box<RawValue>) -> Result<JsonObject, serde_json::Error> {
+        let text = raw.get();
+        match text.as_bytes().first() {
+            Some(b'"') => Ok(JsonObject::from_text(serde_json::from_str::<String>(text)?)),
+            Some(b'n') => Ok(JsonObject::default()),
+            _ => Ok(JsonObject::from_json(match crate::lenient::restore(text) {
+                // Markers of a body that was made strict (`crate::lenient`): put back what
+                // the server sent.
+                Some(restored) => restored.into_boxed_str(),
+                None => Box::<str>::from(raw),
+            })),
+        }
+    }
+
     /// A string holding the object (the form of list responses): the object it holds, else
     /// the string itself.
-    fn from_text(text: &str) -> JsonObject {
+    fn from_text(text: String) -> JsonObject {
         if text.trim_start().starts_with('{') {
-            if let Ok(object) = RawValue::from_string(text.to_owned()) {
-                return JsonObject::from_raw(object);
+            let restored = crate::lenient::restore(&text);
+            let object = restored.as_deref().unwrap_or(&text);
+            if is_json(object) {
+                return JsonObject::from_json(restored.unwrap_or(text).into_boxed_str());
             }
         }
-        JsonObject::from(Value::String(text.to_owned()))
+        // Kept as the string it is: its JSON text, with any lone surrogate written back as
+        // the escape the server sent.
+        let json = Value::String(text).to_string();
+        JsonObject::from_json(
+            crate::lenient::restore(&json)
+                .unwrap_or(json)
+                .into_boxed_str(),
+        )
     }
 }
 
-/// Parses text that was validated when it was decoded.
-fn parse_valid(json: &str) -> Value {
-    serde_json::from_str(json).unwrap_or(Value::Null)
+/// Whether `text` is one JSON value as Python's `json.loads` reads it (strict JSON, or with
+/// `NaN`, `Infinity`, lone surrogates).
+fn is_json(text: &str) -> bool {
+    serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok()
+        || crate::lenient::to_strict(text.as_bytes()).is_ok()
+}
+
+/// Parses text that was checked when it was decoded.
+fn parse(json: &str) -> Value {
+    serde_json::from_str(json)
+        .or_else(|_| crate::lenient::lossy_value(json))
+        .unwrap_or(Value::Null)
 }
 
 impl Default for JsonObject {
@@ -422,9 +555,8 @@ impl Deref for JsonObject {
 
 impl From<Value> for JsonObject {
     fn from(value: Value) -> Self {
-        let json = serde_json::value::to_raw_value(&value).expect("a Value always serializes");
         JsonObject {
-            json,
+            json: value.to_string().into_boxed_str(),
             value: OnceLock::from(value),
         }
     }
@@ -461,68 +593,28 @@ impl fmt::Display for JsonObject {
     }
 }
 
+/// serde_json's name for raw JSON text in its data model (`serde_json::raw::TOKEN`).
+const RAW_JSON: &str = "$serde_json::private::RawValue";
+
 impl Serialize for JsonObject {
+    /// The JSON text itself, as serde_json writes a [`RawValue`] (the Python bindings read
+    /// it the same way).
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.json.serialize(serializer)
+        use serde::ser::SerializeStruct;
+        let mut raw = serializer.serialize_struct(RAW_JSON, 1)?;
+        raw.serialize_field(RAW_JSON, &*self.json)?;
+        raw.end()
     }
 }
 
 /// The normalization, in one place: whatever the server sent in the field becomes what
-/// users get. Absent (see `#[serde(default)]` on the field) or `null`: an empty object; a
-/// string: `JsonObject::from_text`; anything else, as sent.
+/// users get (see [`JsonObject::from_wire`]); absent (`#[serde(default)]` on the field): an
+/// empty object. Read as raw text, so numbers keep every digit and key order is the
+/// server's; this needs serde_json's deserializer (from text or from a `Value`).
 impl<'de> Deserialize<'de> for JsonObject {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(JsonObjectVisitor)
-    }
-}
-
-struct JsonObjectVisitor;
-
-impl<'de> Visitor<'de> for JsonObjectVisitor {
-    type Value = JsonObject;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("any JSON value")
-    }
-
-    fn visit_str<E: de::Error>(self, text: &str) -> Result<JsonObject, E> {
-        Ok(JsonObject::from_text(text))
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<JsonObject, E> {
-        Ok(JsonObject::default())
-    }
-
-    fn visit_none<E: de::Error>(self) -> Result<JsonObject, E> {
-        Ok(JsonObject::default())
-    }
-
-    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<JsonObject, D::Error> {
-        deserializer.deserialize_any(self)
-    }
-
-    fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<JsonObject, A::Error> {
-        Value::deserialize(de::value::MapAccessDeserializer::new(map)).map(JsonObject::from)
-    }
-
-    fn visit_seq<A: de::SeqAccess<'de>>(self, seq: A) -> Result<JsonObject, A::Error> {
-        Value::deserialize(de::value::SeqAccessDeserializer::new(seq)).map(JsonObject::from)
-    }
-
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<JsonObject, E> {
-        Ok(JsonObject::from(Value::Bool(v)))
-    }
-
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<JsonObject, E> {
-        Ok(JsonObject::from(Value::from(v)))
-    }
-
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<JsonObject, E> {
-        Ok(JsonObject::from(Value::from(v)))
-    }
-
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<JsonObject, E> {
-        Ok(JsonObject::from(Value::from(v)))
+        let raw = Box::<RawValue>::deserialize(deserializer)?;
+        JsonObject::from_wire(raw).map_err(de::Error::custom)
     }
 }
 

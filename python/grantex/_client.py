@@ -34,6 +34,7 @@ _USER_AGENT = f"grantex-python/{_native.__version__} (rust)"
 _DEFAULT_TIMEOUT = _native.DEFAULT_TIMEOUT
 _DEFAULT_MAX_RETRIES = _native.DEFAULT_MAX_RETRIES
 _DEFAULT_MAX_RETRY_AFTER = _native.DEFAULT_MAX_RETRY_AFTER
+_DEFAULT_MAX_RESPONSE_BYTES = _native.DEFAULT_MAX_RESPONSE_BYTES
 
 
 class AnomaliesClient:
@@ -288,6 +289,8 @@ class _ClientBase:
         max_retry_after: float = _DEFAULT_MAX_RETRY_AFTER,
         proxy: str | None = None,
         ca_file: str | os.PathLike[str] | None = None,
+        deadline: float | None = None,
+        max_response_bytes: int = _DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         _check("api_key", api_key, str, "a str or None", optional=True)
         _check("base_url", base_url, str, "a str or None", optional=True)
@@ -296,6 +299,8 @@ class _ClientBase:
         _check("max_retry_after", max_retry_after, (int, float), "a number of seconds")
         _check("proxy", proxy, str, "a str or None", optional=True)
         _check("ca_file", ca_file, (str, os.PathLike), "a path or None", optional=True)
+        _check("deadline", deadline, (int, float), "a number of seconds or None", optional=True)
+        _check("max_response_bytes", max_response_bytes, int, "an int")
         self._native = _native.Client(
             api_key=api_key,
             base_url=base_url,
@@ -305,6 +310,8 @@ class _ClientBase:
             max_retry_after=float(max_retry_after),
             proxy=proxy,
             ca_file=None if ca_file is None else os.fspath(ca_file),
+            deadline=None if deadline is None else float(deadline),
+            max_response_bytes=_byte_count(max_response_bytes),
         )
         self.anomalies = self._operations()
 
@@ -314,6 +321,8 @@ class _ClientBase:
         timeout: float | None = None,
         max_retries: int | None = None,
         max_retry_after: float | None = None,
+        deadline: float | None = None,
+        max_response_bytes: int | None = None,
     ) -> Self:
         """A client like this one with other options (None: unchanged), on the same
         connection pool: ``client.with_options(timeout=5).anomalies.detect()``. Closing it
@@ -327,11 +336,17 @@ class _ClientBase:
             "a number of seconds or None",
             optional=True,
         )
+        _check("deadline", deadline, (int, float), "a number of seconds or None", optional=True)
+        _check("max_response_bytes", max_response_bytes, int, "an int or None", optional=True)
         copy = object.__new__(type(self))
         copy._native = self._native.with_options(
             timeout=None if timeout is None else float(timeout),
             max_retries=max_retries,
             max_retry_after=None if max_retry_after is None else float(max_retry_after),
+            deadline=None if deadline is None else float(deadline),
+            max_response_bytes=None
+            if max_response_bytes is None
+            else _byte_count(max_response_bytes),
         )
         copy.anomalies = copy._operations()
         return copy
@@ -365,7 +380,10 @@ class Grantex(_ClientBase, Closing):
     in seconds; ``max_retries`` retries follow a 429, 502, 503, 504 or a network failure;
     a ``Retry-After`` longer than ``max_retry_after`` seconds is waited for that long.
     ``proxy`` sends every request through that proxy (else ``HTTPS_PROXY``/``HTTP_PROXY``);
-    ``ca_file`` is a PEM bundle of extra root certificates (a private CA).
+    ``ca_file`` is a PEM bundle of extra root certificates (a private CA). ``deadline``
+    bounds one call in seconds, attempts and waits included (None: no bound but the
+    attempts' timeouts). A response body larger than ``max_response_bytes`` (32 MiB) fails
+    the call with ``GrantexResponseTooLargeError`` as soon as the limit is crossed.
 
     One client can be shared by many threads, and survives ``os.fork()`` (the child gets
     fresh connections). After ``close()``, calls raise ``GrantexClosedError`` (a
@@ -424,6 +442,12 @@ def _json(name: str, value: Mapping[str, Any] | None) -> str | None:
     if not isinstance(value, Mapping):
         raise TypeError(f"{name} must be a dict, not {type(value).__name__}")
     return json.dumps(dict(value), allow_nan=False)
+
+
+def _byte_count(value: int) -> int:
+    if value < 0:
+        raise ValueError(f"max_response_bytes must not be negative, not {value}")
+    return value
 
 
 def _check(

@@ -189,6 +189,20 @@ class GrantexDecodeError(GrantexError):
         return (type(self), (str(self), self.status_code, self.excerpt, self.rate_limit))
 
 
+class GrantexResponseTooLargeError(GrantexDecodeError):
+    """Raised when a response body is larger than the client's ``max_response_bytes``
+    (``limit``): reading stopped there, so memory stays bounded whatever the server sends."""
+
+    __module__ = "grantex"
+
+    def __init__(self, message: str, status_code: int, limit: int) -> None:
+        super().__init__(message, status_code)
+        self.limit = limit
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (str(self), self.status_code, self.limit))
+
+
 class GrantexClosedError(GrantexError, ValueError):
     """Raised by a call on a client after ``close()`` (a ``ValueError`` too, like an
     operation on a closed file)."""

@@ -20,6 +20,7 @@ __version__: str
 DEFAULT_TIMEOUT: float
 DEFAULT_MAX_RETRIES: int
 DEFAULT_MAX_RETRY_AFTER: float
+DEFAULT_MAX_RESPONSE_BYTES: int
 DEFAULT_BASE_URL: str
 
 @final
@@ -37,6 +38,8 @@ class Client:
         max_retry_after: float | None = None,
         proxy: str | None = None,
         ca_file: str | None = None,
+        deadline: float | None = None,
+        max_response_bytes: int | None = None,
     ) -> Client: ...
     def detect(self) -> DetectAnomaliesResponse: ...
     def list(self, unacknowledged: bool) -> ListAnomaliesResponse: ...
@@ -104,6 +107,8 @@ class Client:
         timeout: float | None = None,
         max_retries: int | None = None,
         max_retry_after: float | None = None,
+        deadline: float | None = None,
+        max_response_bytes: int | None = None,
     ) -> Client: ...
     def last_rate_limit(self) -> RateLimit | None: ...
     def close(self) -> None: ...
@@ -123,7 +128,14 @@ class TestServer:
     """The in-process local server (`grantex::server::TestServer`)."""
 
     def __new__(
-        cls, port: int, demo: bool, api_key: str | None, rate_limits_name: str
+        cls,
+        port: int,
+        demo: bool,
+        api_key: str | None,
+        rate_limits_name: str,
+        header_read_timeout: float | None = None,
+        idle_timeout: float | None = None,
+        max_connections: int | None = None,
     ) -> TestServer: ...
     @property
     def url(self) -> str: ...

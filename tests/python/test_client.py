@@ -51,12 +51,16 @@ def test_constructor_is_keyword_only_with_the_documented_defaults() -> None:
         "max_retry_after",
         "proxy",
         "ca_file",
+        "deadline",
+        "max_response_bytes",
     ]
     assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for p in params.values())
     assert params["api_key"].default is None
     assert params["timeout"].default == 30.0
     assert params["max_retries"].default == 3
     assert params["max_retry_after"].default == 120.0
+    assert params["deadline"].default is None
+    assert params["max_response_bytes"].default == 32 * 1024 * 1024
     with pytest.raises(TypeError):
         Grantex("gx_key")  # type: ignore[call-arg]
 

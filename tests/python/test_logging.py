@@ -25,7 +25,9 @@ def test_one_line_per_attempt_and_per_retry(
             client.anomalies.acknowledge("anm_unknown")
         server.wire("list-200")
         client.anomalies.list()
-    lines = [r.getMessage() for r in caplog.records if r.name == "grantex"]
+    lines = [
+        r.getMessage() for r in caplog.records if r.name == "grantex" and r.levelno == logging.INFO
+    ]
     assert lines[0].startswith("PATCH /v1/anomalies/{id}/acknowledge -> 503 (attempt 1, ")
     assert lines[1].startswith(
         "PATCH /v1/anomalies/{id}/acknowledge: retrying in 0.00 s after HTTP 503"
@@ -34,6 +36,20 @@ def test_one_line_per_attempt_and_per_retry(
     assert "request id 4c4a6715-107c-409f-91d4-dcea5dbd460e" in lines[2]
     assert lines[3].startswith("GET /v1/anomalies -> 200 (attempt 1, ")
     assert " ms, request id " in lines[3]
+    # At DEBUG, each request's and response's headers, the key redacted.
+    debug = [
+        r.getMessage() for r in caplog.records if r.name == "grantex" and r.levelno == logging.DEBUG
+    ]
+    requests = [line for line in debug if line.startswith("request ")]
+    assert len(requests) == 3
+    assert requests[0].startswith(
+        f"request PATCH {server.url}/v1/anomalies/anm_unknown/acknowledge ["
+    )
+    assert "authorization: [redacted]" in requests[0]
+    assert "user-agent: grantex-python/" in requests[0]
+    responses = [line for line in debug if line.startswith("response ")]
+    assert [line.split(" ")[1] for line in responses] == ["503", "404", "200"]
+    assert "retry-after: 0" in responses[0]
     for record in caplog.records:
         assert API_KEY not in record.getMessage()
 

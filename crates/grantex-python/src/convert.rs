@@ -56,8 +56,19 @@ pub(crate) fn to_python<'py, T: Serialize + ?Sized>(
         .map_err(|ConvertError(e)| e)
 }
 
-/// JSON text as `json.loads` would decode it.
+/// JSON text as `json.loads` would decode it: by jiter, or, for what jiter refuses and
+/// `json.loads` takes (a lone surrogate escape, kept by `grantex::JsonObject`), by
+/// `json.loads` itself.
 pub(crate) fn json_to_python<'py>(py: Python<'py>, json: &[u8]) -> PyResult<Bound<'py, PyAny>> {
+    parse_json(py, json).or_else(|jiter_error| {
+        let text = std::str::from_utf8(json).map_err(|_| jiter_error.clone_ref(py))?;
+        py.import(intern!(py, "json"))?
+            .call_method1(intern!(py, "loads"), (text,))
+            .map_err(|_| jiter_error)
+    })
+}
+
+fn parse_json<'py>(py: Python<'py>, json: &[u8]) -> PyResult<Bound<'py, PyAny>> {
     PythonParse {
         // `json.loads` accepts NaN and Infinity.
         allow_inf_nan: true,
@@ -70,6 +81,57 @@ pub(crate) fn json_to_python<'py>(py: Python<'py>, json: &[u8]) -> PyResult<Boun
     }
     .python_parse(py, json)
     .map_err(|e| jiter::map_json_error(json, &e))
+}
+
+/// The first byte of U+FDD0 and U+FDD1 in UTF-8 (EF B7 90, EF B7 91).
+const MARKER_LEAD: u8 = 0xEF;
+
+/// Whether a string holds the markers of a body that `grantex` made strict: a lone
+/// surrogate (U+FFFD U+FDD0 X) or a bare `NaN`/`Infinity` token (U+FFFD U+FDD1 token).
+/// U+FDD0 and U+FDD1 are noncharacters, never in interchanged text.
+fn has_markers(text: &str) -> bool {
+    memchr::memchr(MARKER_LEAD, text.as_bytes()).is_some()
+        && text.contains(['\u{FDD0}', '\u{FDD1}'])
+}
+
+/// What the server sent where the markers are: `float('nan')` and the infinities for a
+/// token, and a `str` holding the lone surrogates as `json.loads` keeps them.
+fn unmark<'py>(py: Python<'py>, text: &str) -> PyResult<Bound<'py, PyAny>> {
+    if let Some(token) = text.strip_prefix("\u{FFFD}\u{FDD1}") {
+        let number = match token {
+            "NaN" => Some(f64::NAN),
+            "Infinity" => Some(f64::INFINITY),
+            "-Infinity" => Some(f64::NEG_INFINITY),
+            _ => None,
+        };
+        if let Some(number) = number {
+            return Ok(PyFloat::new(py, number).into_any());
+        }
+    }
+    let mut units: Vec<u8> = Vec::with_capacity(text.len() * 2);
+    let mut chars = text.chars().peekable();
+    let mut buffer = [0u16; 2];
+    while let Some(c) = chars.next() {
+        if c == '\u{FFFD}' && chars.peek() == Some(&'\u{FDD0}') {
+            let mut ahead = chars.clone();
+            ahead.next();
+            if let Some(code) = ahead.next().map(u32::from) {
+                if (0xF0000..=0xF07FF).contains(&code) {
+                    let unit = (0xD800 + (code - 0xF0000)) as u16;
+                    units.extend_from_slice(&unit.to_le_bytes());
+                    chars = ahead;
+                    continue;
+                }
+            }
+        }
+        for unit in c.encode_utf16(&mut buffer) {
+            units.extend_from_slice(&unit.to_le_bytes());
+        }
+    }
+    PyBytes::new(py, &units).call_method1(
+        intern!(py, "decode"),
+        (intern!(py, "utf-16-le"), intern!(py, "surrogatepass")),
+    )
 }
 
 /// A dataclass and its `tp_new` slot (`object.__new__`, inherited).
@@ -346,6 +408,9 @@ impl<'c, 'py> ser::Serializer for ToPython<'c, 'py> {
         self.serialize_str(v.encode_utf8(&mut [0; 4]))
     }
     fn serialize_str(self, v: &str) -> Result<Self::Ok> {
+        if has_markers(v) {
+            return Ok(unmark(self.py(), v)?);
+        }
         Ok(self.0.string(v).into_any())
     }
     fn serialize_bytes(self, v: &[u8]) -> Result<Self::Ok> {

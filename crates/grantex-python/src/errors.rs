@@ -11,6 +11,9 @@
 //! | `Network` | `GrantexNetworkError("Network error: ...", cause=OSError subclass)` |
 //! | `Timeout` | `GrantexTimeoutError("Request timed out ...", cause=TimeoutError)` |
 //! | `Decode` | `GrantexDecodeError(message, status_code, excerpt, rate_limit)` |
+//! | `ResponseTooLarge` | `GrantexResponseTooLargeError(message, status_code, limit)` (a `GrantexDecodeError`) |
+//! | `Resources` | `GrantexNetworkError("Network error: ...", cause=OSError(errno))` |
+//! | `Protocol` | `GrantexNetworkError("Invalid HTTP answer: ...", cause=ConnectionError)` |
 //! | `Config`, `InvalidArgument` | `ValueError(message)` |
 //!
 //! The cause is also the exception's `__cause__`, as `raise ... from cause` would set it.
@@ -35,6 +38,7 @@ import_exception!(grantex._errors, GrantexServerError);
 import_exception!(grantex._errors, GrantexNetworkError);
 import_exception!(grantex._errors, GrantexTimeoutError);
 import_exception!(grantex._errors, GrantexDecodeError);
+import_exception!(grantex._errors, GrantexResponseTooLargeError);
 import_exception!(grantex._errors, GrantexClosedError);
 
 /// Why a binding failed: a client error, or a Python exception already made.
@@ -145,6 +149,29 @@ fn build(py: Python<'_>, error: grantex::Error) -> PyResult<PyErr> {
             excerpt,
             to_python(py, &rate_limit)?.unbind(),
         )),
+        Error::ResponseTooLarge { status, limit } => GrantexResponseTooLargeError::new_err((
+            format!("the HTTP {status} response is larger than max_response_bytes ({limit} bytes)"),
+            status,
+            limit,
+        )),
+        Error::Resources { message, source } => {
+            let cause = os_error(&source, &message);
+            let err = GrantexNetworkError::new_err((
+                format!("Network error: {message}"),
+                cause.value(py).clone().unbind(),
+            ));
+            err.set_cause(py, Some(cause));
+            err
+        }
+        Error::Protocol { message } => {
+            let cause = PyConnectionError::new_err(message.clone());
+            let err = GrantexNetworkError::new_err((
+                format!("Invalid HTTP answer: {message}"),
+                cause.value(py).clone().unbind(),
+            ));
+            err.set_cause(py, Some(cause));
+            err
+        }
         Error::Config(message) | Error::InvalidArgument(message) => PyValueError::new_err(message),
         // `grantex::Error` is non-exhaustive: a variant added later still reaches Python.
         other => PyValueError::new_err(other.to_string()),

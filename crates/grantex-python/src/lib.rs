@@ -143,7 +143,7 @@ client_methods! {
     #[new]
     #[pyo3(signature = (
         *, api_key, base_url, timeout, max_retries, user_agent, max_retry_after=None, proxy=None,
-        ca_file=None
+        ca_file=None, deadline=None, max_response_bytes=None
     ))]
     #[allow(clippy::too_many_arguments)] // one per keyword of the Python constructor
     fn new(
@@ -155,6 +155,8 @@ client_methods! {
         max_retry_after: Option<f64>,
         proxy: Option<String>,
         ca_file: Option<std::path::PathBuf>,
+        deadline: Option<f64>,
+        max_response_bytes: Option<u64>,
     ) -> Result<Self, Failure> {
         let mut builder = Grantex::builder();
         if let Some(key) = api_key {
@@ -181,6 +183,12 @@ client_methods! {
         if let Some(user_agent) = user_agent {
             builder = builder.user_agent(user_agent);
         }
+        if let Some(deadline) = deadline {
+            builder = builder.deadline(seconds("deadline", deadline)?);
+        }
+        if let Some(limit) = max_response_bytes {
+            builder = builder.max_response_bytes(limit);
+        }
         let client = builder.clone().build()?;
         Ok(Client {
             base_url: client.base_url().to_owned(),
@@ -191,12 +199,17 @@ client_methods! {
     }
 
     /// A client with other options on the same connection pool (`None`: unchanged).
-    #[pyo3(signature = (*, timeout=None, max_retries=None, max_retry_after=None))]
+    #[pyo3(signature = (
+        *, timeout=None, max_retries=None, max_retry_after=None, deadline=None,
+        max_response_bytes=None
+    ))]
     fn with_options(
         &self,
         timeout: Option<f64>,
         max_retries: Option<i64>,
         max_retry_after: Option<f64>,
+        deadline: Option<f64>,
+        max_response_bytes: Option<u64>,
     ) -> Result<Client, Failure> {
         let mut builder = self.builder.clone();
         let mut client = self.client()?;
@@ -214,6 +227,15 @@ client_methods! {
             let wait = seconds("max_retry_after", wait)?;
             builder = builder.max_retry_after(wait);
             client = client.with_max_retry_after(wait);
+        }
+        if let Some(deadline) = deadline {
+            let deadline = seconds("deadline", deadline)?;
+            builder = builder.deadline(deadline);
+            client = client.with_deadline(deadline)?;
+        }
+        if let Some(limit) = max_response_bytes {
+            builder = builder.max_response_bytes(limit);
+            client = client.with_max_response_bytes(limit);
         }
         Ok(Client {
             base_url: self.base_url.clone(),
@@ -416,6 +438,10 @@ fn native_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add(
         "DEFAULT_MAX_RETRY_AFTER",
         grantex::DEFAULT_MAX_RETRY_AFTER.as_secs_f64(),
+    )?;
+    m.add(
+        "DEFAULT_MAX_RESPONSE_BYTES",
+        grantex::DEFAULT_MAX_RESPONSE_BYTES,
     )?;
     m.add("DEFAULT_BASE_URL", grantex::DEFAULT_BASE_URL)?;
     m.add_class::<Client>()?;
