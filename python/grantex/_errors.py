@@ -131,6 +131,31 @@ class GrantexRateLimitError(GrantexApiError):
         return (cls, (*args, self.retry_after))
 
 
+class GrantexRedirectError(GrantexApiError):
+    """Raised on a 3xx answer: redirects are never followed (another origin's answer is not
+    Grantex's, and a POST or PATCH would turn into a GET). ``location`` is where it pointed
+    (None when the server did not say)."""
+
+    __module__ = "grantex"
+
+    def __init__(
+        self,
+        message: str,
+        status_code: int,
+        body: Any = None,
+        request_id: str | None = None,
+        code: str | None = None,
+        rate_limit: RateLimit | None = None,
+        location: str | None = None,
+    ) -> None:
+        super().__init__(message, status_code, body, request_id, code, rate_limit)
+        self.location = location
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        cls, args = super().__reduce__()
+        return (cls, (*args, self.location))
+
+
 class GrantexServerError(GrantexApiError):
     """Raised on 5xx responses, once the retries (for 502, 503, 504) are spent."""
 

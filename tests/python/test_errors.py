@@ -20,6 +20,7 @@ from grantex import (
     GrantexNetworkError,
     GrantexNotFoundError,
     GrantexRateLimitError,
+    GrantexRedirectError,
     GrantexServerError,
     GrantexTimeoutError,
     RateLimit,
@@ -315,11 +316,15 @@ def test_no_key_in_any_error(server: Server) -> None:
 
 def test_a_redirect_is_an_api_error_and_is_not_followed(client: Grantex, server: Server) -> None:
     server.reply(302, "<html>moved</html>", headers=[("location", "http://elsewhere.example/")])
-    with pytest.raises(GrantexApiError) as info:
+    with pytest.raises(GrantexRedirectError) as info:
         client.anomalies.detect()
+    assert isinstance(info.value, GrantexApiError)
     assert info.value.status_code == 302
+    assert info.value.location == "http://elsewhere.example/"
     assert "redirected to http://elsewhere.example/" in str(info.value)
     assert len(server.requests) == 1
+    copy = pickle.loads(pickle.dumps(info.value))
+    assert (type(copy), copy.location) == (GrantexRedirectError, "http://elsewhere.example/")
 
 
 def test_every_exception_shows_as_grantex_in_tracebacks() -> None:

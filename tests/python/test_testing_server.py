@@ -175,3 +175,39 @@ def test_seed_demo(server: GrantexTestServer, client: Grantex) -> None:
         ("rate_spike", "seed_ag_spike"),
     ]
     assert "anom_abc123" in [a.id for a in server.anomalies()]
+
+
+def test_idle_and_slow_connections_are_closed_and_extra_ones_wait() -> None:
+    """The server's own limits, set from Python: a connection that never sends its headers
+    is closed after ``header_read_timeout``, an idle kept-alive one after ``idle_timeout``,
+    and past ``max_connections`` a new connection waits until one closes."""
+    import socket
+
+    server = GrantexTestServer(header_read_timeout=0.3, idle_timeout=0.3, max_connections=1)
+    try:
+        host, port = "127.0.0.1", server.port
+        silent = socket.create_connection((host, port))
+        silent.settimeout(5)
+        started = time.monotonic()
+        assert silent.recv(1) == b""  # closed by the server, not by our timeout
+        assert 0.2 < time.monotonic() - started < 3
+        silent.close()
+
+        kept = socket.create_connection((host, port))
+        kept.settimeout(5)
+        kept.sendall(b"GET /v1/anomalies HTTP/1.1\r\nhost: x\r\n\r\n")
+        assert kept.recv(12).startswith(b"HTTP/1.1 401")
+        kept.recv(65536)  # the rest of the answer
+        started = time.monotonic()
+        assert kept.recv(1) == b""  # idle past idle_timeout: closed
+        assert time.monotonic() - started < 3
+        kept.close()
+
+        # One connection at a time: a second one is served once the first is done.
+        with Grantex(api_key=server.api_key, base_url=server.url, max_retries=0) as client:
+            assert client.anomalies.list().total == 0
+            assert client.anomalies.list().total == 0
+    finally:
+        server.close()
+    with pytest.raises(ValueError, match="max_connections"):
+        GrantexTestServer(max_connections=0)

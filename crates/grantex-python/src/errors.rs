@@ -6,6 +6,7 @@
 //! | --- | --- |
 //! | `Api` with 401 or 403 | `GrantexAuthError(message, status_code, body, request_id, code, rate_limit)` |
 //! | `Api` with 400, 404, 5xx | `GrantexBadRequestError`, `GrantexNotFoundError`, `GrantexServerError`, same arguments |
+//! | `Api` with 3xx | `GrantexRedirectError(..., location)` |
 //! | `Api` with 429 | `GrantexRateLimitError(..., retry_after)` (seconds, or None) |
 //! | `Api` otherwise | `GrantexApiError(...)`, same arguments |
 //! | `Network` | `GrantexNetworkError("Network error: ...", cause=OSError subclass)` |
@@ -35,6 +36,7 @@ import_exception!(grantex._errors, GrantexBadRequestError);
 import_exception!(grantex._errors, GrantexNotFoundError);
 import_exception!(grantex._errors, GrantexRateLimitError);
 import_exception!(grantex._errors, GrantexServerError);
+import_exception!(grantex._errors, GrantexRedirectError);
 import_exception!(grantex._errors, GrantexNetworkError);
 import_exception!(grantex._errors, GrantexTimeoutError);
 import_exception!(grantex._errors, GrantexDecodeError);
@@ -87,6 +89,7 @@ fn build(py: Python<'_>, error: grantex::Error) -> PyResult<PyErr> {
             let rate_limit = to_python(py, &e.rate_limit)?;
             let e = *e;
             let retry_after = e.retry_after.map(|wait| wait.as_secs_f64());
+            let location = e.location;
             let args = (
                 e.message,
                 e.status,
@@ -109,6 +112,12 @@ fn build(py: Python<'_>, error: grantex::Error) -> PyResult<PyErr> {
                         code,
                         rate_limit,
                         retry_after,
+                    ))
+                }
+                300..=399 => {
+                    let (message, status, body, request_id, code, rate_limit) = args;
+                    GrantexRedirectError::new_err((
+                        message, status, body, request_id, code, rate_limit, location,
                     ))
                 }
                 500..=599 => GrantexServerError::new_err(args),
