@@ -228,8 +228,8 @@ impl RetryPolicy {
 ///
 /// Logging (`tracing`, target `grantex`; forwarded to the `log` crate when no subscriber is
 /// set, and from there to Python's `logging` in the bindings): a span per call
-/// (`grantex.call`, target `grantex::call`, with the operation), one event per attempt at INFO (operation, status,
-/// attempt, elapsed ms, request id), one per retry with its reason and wait, and at DEBUG
+/// (`grantex.call`, target `grantex::call`, with the operation), one event per attempt at
+/// INFO (operation, status, attempt, elapsed ms, request id), one per retry with its reason and wait, and at DEBUG
 /// each request's and response's headers with `Authorization` and the like redacted. No
 /// body is logged: no API key, no channel secret, at any level.
 pub(crate) async fn execute<T, F, Fut>(

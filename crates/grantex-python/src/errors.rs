@@ -126,12 +126,7 @@ fn build(py: Python<'_>, error: grantex::Error) -> PyResult<PyErr> {
         }
         Error::Network { message, source } => {
             let cause = os_error(&source, &message);
-            let err = GrantexNetworkError::new_err((
-                format!("Network error: {message}"),
-                cause.value(py).clone().unbind(),
-            ));
-            err.set_cause(py, Some(cause));
-            err
+            with_cause(py, format!("Network error: {message}"), cause)
         }
         Error::Timeout {
             timeout, message, ..
@@ -165,26 +160,23 @@ fn build(py: Python<'_>, error: grantex::Error) -> PyResult<PyErr> {
         )),
         Error::Resources { message, source } => {
             let cause = os_error(&source, &message);
-            let err = GrantexNetworkError::new_err((
-                format!("Network error: {message}"),
-                cause.value(py).clone().unbind(),
-            ));
-            err.set_cause(py, Some(cause));
-            err
+            with_cause(py, format!("Network error: {message}"), cause)
         }
         Error::Protocol { message } => {
             let cause = PyConnectionError::new_err(message.clone());
-            let err = GrantexNetworkError::new_err((
-                format!("Invalid HTTP answer: {message}"),
-                cause.value(py).clone().unbind(),
-            ));
-            err.set_cause(py, Some(cause));
-            err
+            with_cause(py, format!("Invalid HTTP answer: {message}"), cause)
         }
         Error::Config(message) | Error::InvalidArgument(message) => PyValueError::new_err(message),
         // `grantex::Error` is non-exhaustive: a variant added later still reaches Python.
         other => PyValueError::new_err(other.to_string()),
     })
+}
+
+/// `GrantexNetworkError(message, cause)`, with `cause` also as its `__cause__`.
+fn with_cause(py: Python<'_>, message: String, cause: PyErr) -> PyErr {
+    let err = GrantexNetworkError::new_err((message, cause.value(py).clone().unbind()));
+    err.set_cause(py, Some(cause));
+    err
 }
 
 /// The OS-level error under a transport error, as the matching `OSError` subclass
