@@ -12,7 +12,7 @@ use serde::{
     de::{self, Visitor},
     Deserialize, Deserializer, Serialize, Serializer,
 };
-use serde_json::{value::RawValue, Map, Value};
+use serde_json::{Map, Value};
 
 /// One detected anomaly.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -489,8 +489,7 @@ impl JsonObject {
     /// The field's JSON text as the server sent it, normalized: a string holding an object
     /// (the form of list responses) is unwrapped, `null` is an empty object, anything else
     /// is kept as sent.
-    fn from_wire(raw: Box<RawValue>) -> Result<JsonObject, serde_json::Error> {
-        let text = raw.get();
+    fn from_wire(text: &str) -> Result<JsonObject, serde_json::Error> {
         match text.as_bytes().first() {
             Some(b'"') => Ok(JsonObject::from_text(serde_json::from_str::<String>(text)?)),
             Some(b'n') => Ok(JsonObject::default()),
@@ -498,7 +497,7 @@ impl JsonObject {
                 // Markers of a body that was made strict (`crate::lenient`): put back what
                 // the server sent.
                 Some(restored) => restored.into_boxed_str(),
-                None => Box::<str>::from(raw),
+                None => Box::<str>::from(text),
             })),
         }
     }
@@ -613,8 +612,59 @@ impl Serialize for JsonObject {
 /// server's; this needs serde_json's deserializer (from text or from a `Value`).
 impl<'de> Deserialize<'de> for JsonObject {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let raw = Box::<RawValue>::deserialize(deserializer)?;
-        JsonObject::from_wire(raw).map_err(de::Error::custom)
+        // What `Box<RawValue>` asks serde_json for, taking the text borrowed from the body
+        // when it can: no copy for the string form, where only its unescaped content is kept.
+        deserializer.deserialize_newtype_struct(RAW_JSON, RawTextVisitor)
+    }
+}
+
+/// Receives serde_json's raw text: a map of one entry whose value is the text.
+struct RawTextVisitor;
+
+impl<'de> Visitor<'de> for RawTextVisitor {
+    type Value = JsonObject;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("raw JSON text (from serde_json)")
+    }
+
+    fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<JsonObject, A::Error> {
+        if map.next_key::<de::IgnoredAny>()?.is_none() {
+            return Err(de::Error::invalid_type(de::Unexpected::Map, &self));
+        }
+        let RawText(text) = map.next_value()?;
+        JsonObject::from_wire(&text).map_err(de::Error::custom)
+    }
+}
+
+/// JSON text, borrowed when the deserializer lends it.
+struct RawText<'de>(std::borrow::Cow<'de, str>);
+
+impl<'de> Deserialize<'de> for RawText<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct TextVisitor;
+
+        impl<'de> Visitor<'de> for TextVisitor {
+            type Value = RawText<'de>;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("JSON text")
+            }
+
+            fn visit_borrowed_str<E: de::Error>(self, text: &'de str) -> Result<Self::Value, E> {
+                Ok(RawText(text.into()))
+            }
+
+            fn visit_str<E: de::Error>(self, text: &str) -> Result<Self::Value, E> {
+                Ok(RawText(text.to_owned().into()))
+            }
+
+            fn visit_string<E: de::Error>(self, text: String) -> Result<Self::Value, E> {
+                Ok(RawText(text.into()))
+            }
+        }
+
+        deserializer.deserialize_str(TextVisitor)
     }
 }
 
