@@ -12,7 +12,7 @@ use serde::{
     de::{self, Visitor},
     Deserialize, Deserializer, Serialize, Serializer,
 };
-use serde_json::{Map, Value};
+use serde_json::{value::RawValue as RawJson, Map, Value};
 
 /// One detected anomaly.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -486,20 +486,14 @@ impl JsonObject {
         }
     }
 
-    /// The field's JSON text as the server sent it, normalized: a string holding an object
-    /// (the form of list responses) is unwrapped, `null` is an empty object, anything else
-    /// is kept as sent.
-    fn from_wire(text: &str) -> Result<JsonObject, serde_json::Error> {
-        match text.as_bytes().first() {
-            Some(b'"') => Ok(JsonObject::from_text(serde_json::from_str::<String>(text)?)),
-            Some(b'n') => Ok(JsonObject::default()),
-            _ => Ok(JsonObject::from_json(match crate::lenient::restore(text) {
-                // Markers of a body that was made strict (`crate::lenient`): put back what
-                // the server sent.
-                Some(restored) => restored.into_boxed_str(),
-                None => Box::<str>::from(text),
-            })),
-        }
+    /// An object or array as JSON text built from the server's own text of its members,
+    /// with what markers of a body made strict (`crate::lenient`) stand for put back.
+    fn from_raw_json(text: String) -> JsonObject {
+        JsonObject::from_json(
+            crate::lenient::restore(&text)
+                .unwrap_or(text)
+                .into_boxed_str(),
+        )
     }
 
     /// A string holding the object (the form of list responses): the object it holds, else
@@ -607,64 +601,85 @@ impl Serialize for JsonObject {
 }
 
 /// The normalization, in one place: whatever the server sent in the field becomes what
-/// users get (see [`JsonObject::from_wire`]); absent (`#[serde(default)]` on the field): an
-/// empty object. Read as raw text, so numbers keep every digit and key order is the
-/// server's; this needs serde_json's deserializer (from text or from a `Value`).
+/// users get. Absent (see `#[serde(default)]` on the field) or `null`: an empty object; a
+/// string: `JsonObject::from_text`; an object or an array: its text, assembled from the
+/// server's own text of each member (serde_json's `RawValue`), so numbers keep every
+/// digit and keys their order and repeats; anything else, as sent.
 impl<'de> Deserialize<'de> for JsonObject {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        // What `Box<RawValue>` asks serde_json for, taking the text borrowed from the body
-        // when it can: no copy for the string form, where only its unescaped content is kept.
-        deserializer.deserialize_newtype_struct(RAW_JSON, RawTextVisitor)
+        deserializer.deserialize_any(JsonObjectVisitor)
     }
 }
 
-/// Receives serde_json's raw text: a map of one entry whose value is the text.
-struct RawTextVisitor;
+struct JsonObjectVisitor;
 
-impl<'de> Visitor<'de> for RawTextVisitor {
+impl<'de> Visitor<'de> for JsonObjectVisitor {
     type Value = JsonObject;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("raw JSON text (from serde_json)")
+        f.write_str("any JSON value")
+    }
+
+    fn visit_str<E: de::Error>(self, text: &str) -> Result<JsonObject, E> {
+        Ok(JsonObject::from_text(text.to_owned()))
+    }
+
+    fn visit_string<E: de::Error>(self, text: String) -> Result<JsonObject, E> {
+        Ok(JsonObject::from_text(text))
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<JsonObject, E> {
+        Ok(JsonObject::default())
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<JsonObject, E> {
+        Ok(JsonObject::default())
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<JsonObject, D::Error> {
+        deserializer.deserialize_any(self)
     }
 
     fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<JsonObject, A::Error> {
-        if map.next_key::<de::IgnoredAny>()?.is_none() {
-            return Err(de::Error::invalid_type(de::Unexpected::Map, &self));
+        let mut text = String::from("{");
+        while let Some(key) = map.next_key::<String>()? {
+            if text.len() > 1 {
+                text.push(',');
+            }
+            text.push_str(&Value::from(key).to_string());
+            text.push(':');
+            text.push_str(map.next_value::<Box<RawJson>>()?.get());
         }
-        let RawText(text) = map.next_value()?;
-        JsonObject::from_wire(&text).map_err(de::Error::custom)
+        text.push('}');
+        Ok(JsonObject::from_raw_json(text))
     }
-}
 
-/// JSON text, borrowed when the deserializer lends it.
-struct RawText<'de>(std::borrow::Cow<'de, str>);
-
-impl<'de> Deserialize<'de> for RawText<'de> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct TextVisitor;
-
-        impl<'de> Visitor<'de> for TextVisitor {
-            type Value = RawText<'de>;
-
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("JSON text")
+    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<JsonObject, A::Error> {
+        let mut text = String::from("[");
+        while let Some(item) = seq.next_element::<Box<RawJson>>()? {
+            if text.len() > 1 {
+                text.push(',');
             }
-
-            fn visit_borrowed_str<E: de::Error>(self, text: &'de str) -> Result<Self::Value, E> {
-                Ok(RawText(text.into()))
-            }
-
-            fn visit_str<E: de::Error>(self, text: &str) -> Result<Self::Value, E> {
-                Ok(RawText(text.to_owned().into()))
-            }
-
-            fn visit_string<E: de::Error>(self, text: String) -> Result<Self::Value, E> {
-                Ok(RawText(text.into()))
-            }
+            text.push_str(item.get());
         }
+        text.push(']');
+        Ok(JsonObject::from_raw_json(text))
+    }
 
-        deserializer.deserialize_str(TextVisitor)
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<JsonObject, E> {
+        Ok(JsonObject::from(Value::Bool(v)))
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<JsonObject, E> {
+        Ok(JsonObject::from(Value::from(v)))
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<JsonObject, E> {
+        Ok(JsonObject::from(Value::from(v)))
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<JsonObject, E> {
+        Ok(JsonObject::from(Value::from(v)))
     }
 }
 
