@@ -4,6 +4,7 @@ deadline for a whole call, and a machine out of file descriptors."""
 
 from __future__ import annotations
 
+import json
 import socket
 import subprocess
 import sys
@@ -13,6 +14,7 @@ import time
 from collections.abc import Callable, Iterator
 
 import pytest
+from conftest import Server
 from grantex import (
     Grantex,
     GrantexDecodeError,
@@ -239,3 +241,35 @@ def test_out_of_file_descriptors_is_a_network_error_with_the_os_error() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["GrantexNetworkError", "OSError", "24"]  # EMFILE
+
+
+def test_the_issue_probes_decode_as_json_loads_does(server: Server) -> None:
+    """Half an emoji in an agent id (what JavaScript's JSON.stringify writes), an integer
+    past 2**64, 1e400 and NaN in detect's metadata, a repeated key: every call of the
+    account decodes, with exactly what ``json.loads`` gives."""
+    anomaly = (
+        '{"id":"anm_1","type":"rate_spike","severity":"high","agentId":"ag_\\ud83d",'
+        '"principalId":null,"description":"d","description":"last wins",'
+        '"metadata":{"big":123456789012345678901234567890,"huge":1e400,"nan":NaN,'
+        '"half":"\\ude00"},"detectedAt":"2026-11-25T00:00:00Z","acknowledgedAt":null}'
+    )
+    server.reply(200, f'{{"anomalies":[{anomaly}],"total":1}}')
+    server.reply(200, f'{{"detectedAt":"x","total":1,"anomalies":[{anomaly}]}}')
+    server.reply(200, anomaly)
+    with Grantex(api_key=KEY, base_url=server.url) as client:
+        results = [
+            client.anomalies.list().anomalies[0],
+            client.anomalies.detect().anomalies[0],
+            client.anomalies.acknowledge("anm_1"),
+        ]
+    expected = json.loads(anomaly)
+    for result in results:
+        assert result.agent_id == "ag_\ud83d" == expected["agentId"]
+        assert result.description == "last wins"
+        metadata = result.metadata
+        assert metadata["big"] == 123456789012345678901234567890
+        assert isinstance(metadata["big"], int)
+        assert metadata["huge"] == float("inf")
+        assert metadata["nan"] != metadata["nan"]  # NaN
+        assert metadata["half"] == "\ude00"
+        assert list(metadata) == ["big", "huge", "nan", "half"]
