@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -78,8 +79,15 @@ def test_cli_serve_options(tmp_path: Path) -> None:
         str(fixture),
         "--rate-limits",
         "hosted",
+        "--header-read-timeout",
+        "0.3",
     )
     try:
+        # A connection that sends no request is closed after --header-read-timeout.
+        host, port = url.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port))) as silent:
+            silent.settimeout(5)
+            assert silent.recv(1) == b""
         with Grantex(api_key="gx_test_cli", base_url=url) as c:
             assert [a.agent_id for a in c.anomalies.detect().anomalies] == ["ag_cli"]
             rate_limit = c.last_rate_limit
@@ -106,6 +114,8 @@ def test_cli_serve_options(tmp_path: Path) -> None:
         (["--rate-limits", "fast"], "invalid choice"),
         (["--port", "70000"], "not a port"),
         (["--fixture", "/nonexistent/fixture.json"], "cannot read fixture"),
+        (["--max-connections", "0"], "max_connections"),
+        (["--idle-timeout", "-1"], "idle_timeout"),
         ([], None),  # the invalid fixture below
     ],
 )

@@ -64,6 +64,28 @@ def _parser() -> argparse.ArgumentParser:
         help="hosted (100/min per account, 30/min detect; the default), generous "
         "(1,000,000/min; the default with --demo) or off",
     )
+    serve.add_argument(
+        "--header-read-timeout",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="close a connection that has not sent a request's headers within this long "
+        "(default 10)",
+    )
+    serve.add_argument(
+        "--idle-timeout",
+        type=float,
+        default=72.0,
+        metavar="SECONDS",
+        help="close a kept-alive connection idle this long (default 72)",
+    )
+    serve.add_argument(
+        "--max-connections",
+        type=int,
+        default=256,
+        metavar="N",
+        help="connections open at once; more wait (default 256)",
+    )
     return parser
 
 
@@ -89,6 +111,9 @@ def _serve(args: argparse.Namespace) -> int:
             demo=args.demo,
             api_key=keys[0] if keys else None,
             rate_limits=rate_limits,
+            header_read_timeout=args.header_read_timeout,
+            idle_timeout=args.idle_timeout,
+            max_connections=args.max_connections,
         )
     except (OSError, ValueError) as error:
         print(f"grantex.testing: {error}", file=sys.stderr)
