@@ -71,11 +71,8 @@ impl Grantex {
     /// and one `last_rate_limit`: options for one call or one part of a program cost
     /// nothing (`client.with_timeout(Duration::from_secs(5)).anomalies().detect()`).
     pub fn with_timeout(&self, timeout: Duration) -> Result<Grantex, Error> {
-        if timeout.is_zero() {
-            return Err(Error::Config("timeout must be greater than zero".into()));
-        }
         Ok(Grantex {
-            timeout,
+            timeout: positive("timeout", timeout)?,
             ..self.clone()
         })
     }
@@ -98,11 +95,8 @@ impl Grantex {
     /// together (see [`Grantex::with_timeout`]). A retry whose wait would end past the
     /// deadline is not made: the call fails with the last attempt's error.
     pub fn with_deadline(&self, deadline: Duration) -> Result<Grantex, Error> {
-        if deadline.is_zero() {
-            return Err(Error::Config("deadline must be greater than zero".into()));
-        }
         let mut client = self.clone();
-        client.retry.deadline = Some(deadline);
+        client.retry.deadline = Some(positive("deadline", deadline)?);
         Ok(client)
     }
 
@@ -590,10 +584,11 @@ impl GrantexBuilder {
                 })
                 .unwrap_or_else(|| DEFAULT_BASE_URL.to_owned()),
         )?;
-        let timeout = self.timeout.unwrap_or(DEFAULT_TIMEOUT);
-        if timeout.is_zero() {
-            return Err(Error::Config("timeout must be greater than zero".into()));
-        }
+        let timeout = positive("timeout", self.timeout.unwrap_or(DEFAULT_TIMEOUT))?;
+        let deadline = self
+            .deadline
+            .map(|deadline| positive("deadline", deadline))
+            .transpose()?;
 
         if api_key.chars().any(|c| c.is_control() || c.is_whitespace()) {
             return Err(Error::Config(
@@ -615,8 +610,7 @@ impl GrantexBuilder {
         })?;
 
         let http = match self.http_client {
-            Some(client) if self.proxy.is_some() || self.ca_file.is_some() => {
-                drop(client);
+            Some(_) if self.proxy.is_some() || self.ca_file.is_some() => {
                 return Err(Error::Config(
                     "proxy and ca_file configure the HTTP client built by Grantex; set them \
                      on your own reqwest::Client instead"
@@ -626,10 +620,6 @@ impl GrantexBuilder {
             Some(client) => client,
             None => build_http_client(self.proxy.as_deref(), self.ca_file.as_deref())?,
         };
-        let deadline = self.deadline;
-        if deadline.is_some_and(|d| d.is_zero()) {
-            return Err(Error::Config("deadline must be greater than zero".into()));
-        }
 
         let shared = Arc::new(Shared::default());
         Ok(Grantex {
@@ -672,6 +662,14 @@ impl fmt::Debug for GrantexBuilder {
             .field("http_client", &self.http_client.as_ref().map(|_| "[given]"))
             .finish()
     }
+}
+
+/// A timeout or deadline, refused when zero (nothing could ever answer in time).
+fn positive(name: &str, duration: Duration) -> Result<Duration, Error> {
+    if duration.is_zero() {
+        return Err(Error::Config(format!("{name} must be greater than zero")));
+    }
+    Ok(duration)
 }
 
 /// The HTTP client built when the user brings none.

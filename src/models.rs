@@ -646,7 +646,7 @@ impl<'de> Visitor<'de> for JsonObjectVisitor {
             if text.len() > 1 {
                 text.push(',');
             }
-            text.push_str(&Value::from(key).to_string());
+            text.push_str(&serde_json::to_string(&key).map_err(de::Error::custom)?);
             text.push(':');
             text.push_str(map.next_value::<Box<RawJson>>()?.get());
         }
