@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from pathlib import Path
 from typing import IO
 
@@ -69,7 +70,10 @@ def test_cli_serve_demo(sig: signal.Signals) -> None:
 
 def test_cli_serve_options(tmp_path: Path) -> None:
     fixture = tmp_path / "fixture.json"
-    fixture.write_text(json.dumps({"auditEntries": [{"agentId": "ag_cli", "repeat": 51}]}))
+    # Noon, on a clock set to noon: at night the same activity is also off-hours activity.
+    noon = "2026-11-25T12:00:00.000Z"
+    entries = [{"agentId": "ag_cli", "repeat": 51, "timestamp": noon}]
+    fixture.write_text(json.dumps({"auditEntries": entries}))
     child, url = _serve(
         "--api-key",
         "gx_test_cli",
@@ -83,6 +87,13 @@ def test_cli_serve_options(tmp_path: Path) -> None:
         "0.3",
     )
     try:
+        clock = urllib.request.Request(
+            f"{url}/v1/test/clock",
+            data=json.dumps({"set": "2026-11-25T12:00:30.000Z"}).encode(),
+            headers={"content-type": "application/json", "authorization": "Bearer gx_test_cli"},
+        )
+        with urllib.request.urlopen(clock, timeout=10) as answer:
+            assert json.load(answer)["now"] == "2026-11-25T12:00:30.000Z"
         # A connection that sends no request is closed after --header-read-timeout.
         host, port = url.removeprefix("http://").split(":")
         with socket.create_connection((host, int(port))) as silent:

@@ -23,6 +23,7 @@ def test_fixtures_without_imports(tmp_path: Path) -> None:
 
             def test_server_and_client(grantex_server, grantex_client):
                 assert grantex_client.base_url == grantex_server.url
+                grantex_server.set_time("2026-11-25T12:00:00Z")  # not off-hours
                 for _ in range(51):
                     grantex_server.record_audit("ag_busy")
                 result = grantex_client.anomalies.detect()

@@ -4,7 +4,7 @@ use grantex_server::{AuditEntry, TestServer};
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::{header, is_uuid_like, record_n, server_at, Api};
+use crate::helpers::{at, header, is_uuid_like, record_n, server_at, Api};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn unauthorized_shapes() {
@@ -56,6 +56,8 @@ async fn accept_any_key_makes_each_key_its_own_account() {
         .start()
         .await
         .unwrap();
+    // Noon: at night the same activity is also `off_hours_activity`.
+    server.clock().set(at("2026-11-25T12:00:00Z"));
     let a = Api::with_key(&server, "gx_live_anything");
     let b = Api::with_key(&server, "another-key");
     server.record_audit("gx_live_anything", AuditEntry::new("ag_x"));

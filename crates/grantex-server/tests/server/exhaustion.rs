@@ -11,14 +11,18 @@ use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::helpers::{keys, summary, Api};
+use crate::helpers::{at, keys, summary, Api};
 
 fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
 }
 
+/// A server whose clock is frozen at noon UTC: detection results must not depend on the
+/// hour the tests run (22:00 to 06:00 UTC adds `off_hours_activity`).
 async fn start(builder: TestServerBuilder) -> TestServer {
-    builder.start().await.unwrap()
+    let server = builder.start().await.unwrap();
+    server.clock().set(at("2026-11-25T12:00:00Z"));
+    server
 }
 
 async fn connect(server: &TestServer) -> TcpStream {
